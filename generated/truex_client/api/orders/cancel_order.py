@@ -1,0 +1,266 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.api_version import ApiVersion
+from ...models.error_envelope import ErrorEnvelope
+from ...models.id_type import IdType
+from ...models.order_response import OrderResponse
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    ref_id: str,
+    *,
+    id_type: IdType | Unset = UNSET,
+    x_truex_version: ApiVersion | Unset = UNSET,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(x_truex_version, Unset):
+        headers["X-Truex-Version"] = str(x_truex_version)
+
+    params: dict[str, Any] = {}
+
+    json_id_type: str | Unset = UNSET
+    if not isinstance(id_type, Unset):
+        json_id_type = id_type.value
+
+    params["id_type"] = json_id_type
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+    _kwargs: dict[str, Any] = {
+        "method": "delete",
+        "url": "/api/v1/orders/{ref_id}".format(
+            ref_id=quote(str(ref_id), safe=""),
+        ),
+        "params": params,
+    }
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorEnvelope | OrderResponse | None:
+    if response.status_code == 200:
+        response_200 = OrderResponse.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorEnvelope.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = ErrorEnvelope.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = ErrorEnvelope.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = ErrorEnvelope.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 408:
+        response_408 = ErrorEnvelope.from_dict(response.json())
+
+        return response_408
+
+    if response.status_code == 409:
+        response_409 = ErrorEnvelope.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 415:
+        response_415 = ErrorEnvelope.from_dict(response.json())
+
+        return response_415
+
+    if response.status_code == 429:
+        response_429 = ErrorEnvelope.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = ErrorEnvelope.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = ErrorEnvelope.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorEnvelope | OrderResponse]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    ref_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    id_type: IdType | Unset = UNSET,
+    x_truex_version: ApiVersion | Unset = UNSET,
+) -> Response[ErrorEnvelope | OrderResponse]:
+    """Cancel order
+
+     Begins the cancellation process of an existing active order. The answer has status CANCEL_PENDING;
+    it is still possible to receive trades on the order that is being canceled.
+
+    Args:
+        ref_id (str):  Example: 799477895858487977.
+        id_type (IdType | Unset): Kind of order reference. Example: exchange.
+        x_truex_version (ApiVersion | Unset): An API version for the X-Truex-Version header.
+            Example: v2026_01_23.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorEnvelope | OrderResponse]
+    """
+
+    kwargs = _get_kwargs(
+        ref_id=ref_id,
+        id_type=id_type,
+        x_truex_version=x_truex_version,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    ref_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    id_type: IdType | Unset = UNSET,
+    x_truex_version: ApiVersion | Unset = UNSET,
+) -> ErrorEnvelope | OrderResponse | None:
+    """Cancel order
+
+     Begins the cancellation process of an existing active order. The answer has status CANCEL_PENDING;
+    it is still possible to receive trades on the order that is being canceled.
+
+    Args:
+        ref_id (str):  Example: 799477895858487977.
+        id_type (IdType | Unset): Kind of order reference. Example: exchange.
+        x_truex_version (ApiVersion | Unset): An API version for the X-Truex-Version header.
+            Example: v2026_01_23.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorEnvelope | OrderResponse
+    """
+
+    return sync_detailed(
+        ref_id=ref_id,
+        client=client,
+        id_type=id_type,
+        x_truex_version=x_truex_version,
+    ).parsed
+
+
+async def asyncio_detailed(
+    ref_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    id_type: IdType | Unset = UNSET,
+    x_truex_version: ApiVersion | Unset = UNSET,
+) -> Response[ErrorEnvelope | OrderResponse]:
+    """Cancel order
+
+     Begins the cancellation process of an existing active order. The answer has status CANCEL_PENDING;
+    it is still possible to receive trades on the order that is being canceled.
+
+    Args:
+        ref_id (str):  Example: 799477895858487977.
+        id_type (IdType | Unset): Kind of order reference. Example: exchange.
+        x_truex_version (ApiVersion | Unset): An API version for the X-Truex-Version header.
+            Example: v2026_01_23.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorEnvelope | OrderResponse]
+    """
+
+    kwargs = _get_kwargs(
+        ref_id=ref_id,
+        id_type=id_type,
+        x_truex_version=x_truex_version,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    ref_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    id_type: IdType | Unset = UNSET,
+    x_truex_version: ApiVersion | Unset = UNSET,
+) -> ErrorEnvelope | OrderResponse | None:
+    """Cancel order
+
+     Begins the cancellation process of an existing active order. The answer has status CANCEL_PENDING;
+    it is still possible to receive trades on the order that is being canceled.
+
+    Args:
+        ref_id (str):  Example: 799477895858487977.
+        id_type (IdType | Unset): Kind of order reference. Example: exchange.
+        x_truex_version (ApiVersion | Unset): An API version for the X-Truex-Version header.
+            Example: v2026_01_23.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorEnvelope | OrderResponse
+    """
+
+    return (
+        await asyncio_detailed(
+            ref_id=ref_id,
+            client=client,
+            id_type=id_type,
+            x_truex_version=x_truex_version,
+        )
+    ).parsed

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..models.self_trade_prevention import SelfTradePrevention
+
+T = TypeVar("T", bound="ClientUpdateInfo")
+
+
+@_attrs_define
+class ClientUpdateInfo:
+    self_trade_prevention: SelfTradePrevention
+    """ Self-trade prevention setting; NONE can be overridden at the order level. """
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        self_trade_prevention = self.self_trade_prevention.value
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "self_trade_prevention": self_trade_prevention,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        d = dict(src_dict)
+        self_trade_prevention = SelfTradePrevention(d.pop("self_trade_prevention"))
+
+        client_update_info = cls(
+            self_trade_prevention=self_trade_prevention,
+        )
+
+        client_update_info.additional_properties = d
+        return client_update_info
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

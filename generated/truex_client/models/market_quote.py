@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.market_quote_info import MarketQuoteInfo
+
+
+T = TypeVar("T", bound="MarketQuote")
+
+
+@_attrs_define
+class MarketQuote:
+    """Exchange best bid and offer of one instrument."""
+
+    id: str
+    """ An exchange id, a non-zero numeric string. """
+    symbol: str
+    info: MarketQuoteInfo
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        id = self.id
+
+        symbol = self.symbol
+
+        info = self.info.to_dict()
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "id": id,
+                "symbol": symbol,
+                "info": info,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.market_quote_info import MarketQuoteInfo
+
+        d = dict(src_dict)
+        id = d.pop("id")
+
+        symbol = d.pop("symbol")
+
+        info = MarketQuoteInfo.from_dict(d.pop("info"))
+
+        market_quote = cls(
+            id=id,
+            symbol=symbol,
+            info=info,
+        )
+
+        market_quote.additional_properties = d
+        return market_quote
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..models.modify_order_type import ModifyOrderType
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="ModifyOrderInfo")
+
+
+@_attrs_define
+class ModifyOrderInfo:
+    client_id: str
+    """ An exchange id, a non-zero numeric string. """
+    new_qty: str
+    """ A decimal number as a string; never a JSON number. """
+    new_price: str
+    """ A decimal number as a string; never a JSON number. """
+    new_type: ModifyOrderType | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        client_id = self.client_id
+
+        new_qty = self.new_qty
+
+        new_price = self.new_price
+
+        new_type: str | Unset = UNSET
+        if not isinstance(self.new_type, Unset):
+            new_type = self.new_type.value
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "client_id": client_id,
+                "new_qty": new_qty,
+                "new_price": new_price,
+            }
+        )
+        if new_type is not UNSET:
+            field_dict["new_type"] = new_type
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        d = dict(src_dict)
+        client_id = d.pop("client_id")
+
+        new_qty = d.pop("new_qty")
+
+        new_price = d.pop("new_price")
+
+        _new_type = d.pop("new_type", UNSET)
+        new_type: ModifyOrderType | Unset
+        if isinstance(_new_type, Unset):
+            new_type = UNSET
+        else:
+            new_type = ModifyOrderType(_new_type)
+
+        modify_order_info = cls(
+            client_id=client_id,
+            new_qty=new_qty,
+            new_price=new_price,
+            new_type=new_type,
+        )
+
+        modify_order_info.additional_properties = d
+        return modify_order_info
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,11 @@
+from enum import Enum
+
+
+class OrderStp(str, Enum):
+    CANCEL_AGGRESSIVE = "CANCEL_AGGRESSIVE"
+    CANCEL_BOTH = "CANCEL_BOTH"
+    INVALID = "INVALID"
+    NONE = "NONE"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..models.liquidity_flag import LiquidityFlag
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="Trade")
+
+
+@_attrs_define
+class Trade:
+    """One execution of one of the client's orders."""
+
+    client_id: str
+    """ An exchange id, a non-zero numeric string. """
+    instrument_id: str
+    """ An exchange id, a non-zero numeric string. """
+    order_id: str
+    """ An exchange id, a non-zero numeric string. """
+    trade_price: str
+    """ A decimal number as a string; never a JSON number. """
+    trade_qty: str
+    """ A decimal number as a string; never a JSON number. """
+    liq_flag: LiquidityFlag
+    match_id: str
+    timestamp: str
+    """ Unix time in nanoseconds as a numeric string. """
+    trade_fee_rate: str | Unset = UNSET
+    """ A decimal number as a string; never a JSON number. """
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        client_id = self.client_id
+
+        instrument_id = self.instrument_id
+
+        order_id = self.order_id
+
+        trade_price = self.trade_price
+
+        trade_qty = self.trade_qty
+
+        liq_flag = self.liq_flag.value
+
+        match_id = self.match_id
+
+        timestamp = self.timestamp
+
+        trade_fee_rate = self.trade_fee_rate
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "client_id": client_id,
+                "instrument_id": instrument_id,
+                "order_id": order_id,
+                "trade_price": trade_price,
+                "trade_qty": trade_qty,
+                "liq_flag": liq_flag,
+                "match_id": match_id,
+                "timestamp": timestamp,
+            }
+        )
+        if trade_fee_rate is not UNSET:
+            field_dict["trade_fee_rate"] = trade_fee_rate
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        d = dict(src_dict)
+        client_id = d.pop("client_id")
+
+        instrument_id = d.pop("instrument_id")
+
+        order_id = d.pop("order_id")
+
+        trade_price = d.pop("trade_price")
+
+        trade_qty = d.pop("trade_qty")
+
+        liq_flag = LiquidityFlag(d.pop("liq_flag"))
+
+        match_id = d.pop("match_id")
+
+        timestamp = d.pop("timestamp")
+
+        trade_fee_rate = d.pop("trade_fee_rate", UNSET)
+
+        trade = cls(
+            client_id=client_id,
+            instrument_id=instrument_id,
+            order_id=order_id,
+            trade_price=trade_price,
+            trade_qty=trade_qty,
+            liq_flag=liq_flag,
+            match_id=match_id,
+            timestamp=timestamp,
+            trade_fee_rate=trade_fee_rate,
+        )
+
+        trade.additional_properties = d
+        return trade
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

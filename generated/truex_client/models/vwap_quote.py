@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+T = TypeVar("T", bound="VwapQuote")
+
+
+@_attrs_define
+class VwapQuote:
+    quote: str
+    """ A decimal number as a string; never a JSON number. """
+    buy_amount: str
+    """ A decimal number as a string; never a JSON number. """
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        quote = self.quote
+
+        buy_amount = self.buy_amount
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "quote": quote,
+                "buy_amount": buy_amount,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        d = dict(src_dict)
+        quote = d.pop("quote")
+
+        buy_amount = d.pop("buy_amount")
+
+        vwap_quote = cls(
+            quote=quote,
+            buy_amount=buy_amount,
+        )
+
+        vwap_quote.additional_properties = d
+        return vwap_quote
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

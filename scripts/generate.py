@@ -1,0 +1,105 @@
+"""Generate ``generated/truex_client`` from ``openapi/truex.yaml`` with openapi-python-client.
+
+Deterministic: the generator and ruff are pinned (pyproject ``dev`` extra), ruff runs with ``--no-cache``
+and the output is written to a temporary directory first and then swapped in whole.
+
+    python scripts/generate.py            # (re)write generated/truex_client
+    python scripts/generate.py --check    # exit 1 with a diff when generated/ is stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import filecmp
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "openapi" / "truex.yaml"
+CONFIG = ROOT / "openapi" / "generator.yaml"
+TARGET = ROOT / "generated" / "truex_client"
+PACKAGE = "truex_client"
+IGNORED = {"__pycache__", ".ruff_cache"}
+
+
+def run_generator(output: Path) -> None:
+    """Run openapi-python-client in-process into ``output`` (a package directory), then add py.typed."""
+    from openapi_python_client.cli import app
+
+    # The post hooks call `ruff`: use the one pinned beside this interpreter, not whatever is on PATH.
+    bin_dir = str(Path(sys.executable).parent)
+    os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    argv = [
+        "generate",
+        "--path", str(SPEC),
+        "--config", str(CONFIG),
+        "--meta", "none",
+        "--fail-on-warning",
+        "--overwrite",
+        "--output-path", str(output),
+    ]  # fmt: skip
+    try:
+        app(argv, prog_name="openapi-python-client")
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            raise SystemExit(f"generate: openapi-python-client failed (exit {exc.code})") from None
+    # --meta none writes no py.typed; the package is typed, so say so (PEP 561).
+    (output / "py.typed").write_text("# Marker file for PEP 561.\n")
+
+
+def _files(root: Path) -> dict[str, Path]:
+    return {
+        str(p.relative_to(root)): p
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not IGNORED.intersection(p.relative_to(root).parts)
+    }
+
+
+def tree_diff(expected: Path, actual: Path) -> list[str]:
+    """Unified diff lines between two package trees (empty when identical)."""
+    want, have = _files(expected), _files(actual)
+    lines: list[str] = []
+    for name in sorted(want.keys() | have.keys()):
+        a, b = have.get(name), want.get(name)
+        if a is not None and b is not None and filecmp.cmp(a, b, shallow=False):
+            continue
+        old = a.read_text().splitlines(keepends=True) if a else []
+        new = b.read_text().splitlines(keepends=True) if b else []
+        lines += difflib.unified_diff(old, new, f"generated/{PACKAGE}/{name}", f"spec/{PACKAGE}/{name}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail with a diff when generated/ is stale")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="truex-gen-") as tmp:
+        fresh = Path(tmp) / PACKAGE
+        run_generator(fresh)
+        if args.check:
+            diff = tree_diff(fresh, TARGET)
+            if diff:
+                sys.stdout.writelines(diff)
+                print(
+                    f"\ncheck-generated: generated/{PACKAGE} differs from what openapi/ produces; "
+                    "run `make generate` (never hand-edit generated/).",
+                    file=sys.stderr,
+                )
+                return 1
+            print(f"check-generated: generated/{PACKAGE} is up to date")
+            return 0
+        staging = TARGET.with_name(f".{PACKAGE}.new")
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(fresh, staging)
+        shutil.rmtree(TARGET, ignore_errors=True)
+        staging.rename(TARGET)
+    print(f"generate: wrote generated/{PACKAGE} ({len(_files(TARGET))} files)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
