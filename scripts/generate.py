@@ -18,18 +18,31 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import decimal_codegen
+
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi" / "truex.yaml"
 CONFIG = ROOT / "openapi" / "generator.yaml"
+TEMPLATES = ROOT / "openapi" / "templates"
 TARGET = ROOT / "generated" / "truex_client"
 PACKAGE = "truex_client"
 IGNORED = {"__pycache__", ".ruff_cache"}
+
+
+def _custom_templates(into: Path) -> Path:
+    """Our templates over the generator's: the decimal property and decimal-aware path parameters."""
+    shutil.copytree(TEMPLATES / "property_templates", into / "property_templates")
+    (into / "endpoint_module.py.jinja").write_text(decimal_codegen.patched_endpoint_template())
+    return into
 
 
 def run_generator(output: Path) -> None:
     """Run openapi-python-client in-process into ``output`` (a package directory), then add py.typed."""
     from openapi_python_client.cli import app
 
+    decimal_codegen.install()
+    templates = _custom_templates(output.parent / "templates")
     # The post hooks call `ruff`: use the one pinned beside this interpreter, not whatever is on PATH.
     bin_dir = str(Path(sys.executable).parent)
     os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
@@ -41,6 +54,7 @@ def run_generator(output: Path) -> None:
         "--fail-on-warning",
         "--overwrite",
         "--output-path", str(output),
+        "--custom-template-path", str(templates),
     ]  # fmt: skip
     try:
         app(argv, prog_name="openapi-python-client")
@@ -49,6 +63,8 @@ def run_generator(output: Path) -> None:
             raise SystemExit(f"generate: openapi-python-client failed (exit {exc.code})") from None
     # --meta none writes no py.typed; the package is typed, so say so (PEP 561).
     (output / "py.typed").write_text("# Marker file for PEP 561.\n")
+    # The runtime the decimal template calls (format_decimal / parse_decimal).
+    shutil.copyfile(TEMPLATES / "decimals.py", output / f"{decimal_codegen.RUNTIME_MODULE}.py")
 
 
 def _files(root: Path) -> dict[str, Path]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,3 +17,11 @@ SPEC_PATH = ROOT / "openapi" / "truex.yaml"
 def spec() -> dict[str, Any]:
     with SPEC_PATH.open() as f:
         return yaml.safe_load(f)
+
+
+# Deterministic property tests in CI (same examples every run); no example database left behind there.
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..decimals import format_decimal, parse_decimal
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Balance")
@@ -15,14 +17,10 @@ T = TypeVar("T", bound="Balance")
 class Balance:
     asset_id: str
     """ An exchange id, a non-zero numeric string. """
-    balance: str
-    """ A decimal number as a string; never a JSON number. """
-    order_hold: str
-    """ A decimal number as a string; never a JSON number. """
-    transfer_hold: str
-    """ A decimal number as a string; never a JSON number. """
-    unsettled: str | Unset = UNSET
-    """ A decimal number as a string; never a JSON number. """
+    balance: Decimal
+    order_hold: Decimal
+    transfer_hold: Decimal
+    unsettled: Decimal | Unset = UNSET
     state: str | Unset = UNSET
     """ Balance state (values not documented). """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -30,13 +28,15 @@ class Balance:
     def to_dict(self) -> dict[str, Any]:
         asset_id = self.asset_id
 
-        balance = self.balance
+        balance = format_decimal(self.balance, "balance")
 
-        order_hold = self.order_hold
+        order_hold = format_decimal(self.order_hold, "order_hold")
 
-        transfer_hold = self.transfer_hold
+        transfer_hold = format_decimal(self.transfer_hold, "transfer_hold")
 
-        unsettled = self.unsettled
+        unsettled: str | Unset = UNSET
+        if not isinstance(self.unsettled, Unset):
+            unsettled = format_decimal(self.unsettled, "unsettled")
 
         state = self.state
 
@@ -62,13 +62,18 @@ class Balance:
         d = dict(src_dict)
         asset_id = d.pop("asset_id")
 
-        balance = d.pop("balance")
+        balance = parse_decimal(d.pop("balance"), "balance")
 
-        order_hold = d.pop("order_hold")
+        order_hold = parse_decimal(d.pop("order_hold"), "order_hold")
 
-        transfer_hold = d.pop("transfer_hold")
+        transfer_hold = parse_decimal(d.pop("transfer_hold"), "transfer_hold")
 
-        unsettled = d.pop("unsettled", UNSET)
+        _unsettled = d.pop("unsettled", UNSET)
+        unsettled: Decimal | Unset
+        if isinstance(_unsettled, Unset):
+            unsettled = UNSET
+        else:
+            unsettled = parse_decimal(_unsettled, "unsettled")
 
         state = d.pop("state", UNSET)
 

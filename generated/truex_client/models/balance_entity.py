@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..decimals import format_decimal, parse_decimal
 from ..models.balance_entity_status import BalanceEntityStatus
 
 if TYPE_CHECKING:
@@ -21,10 +23,8 @@ class BalanceEntity:
     """ An exchange id, a non-zero numeric string. """
     status: BalanceEntityStatus
     """ Exchange only status value, will always be INVALID. """
-    unsettled_fees: str
-    """ A decimal number as a string; never a JSON number. """
-    fees_hold: str
-    """ A decimal number as a string; never a JSON number. """
+    unsettled_fees: Decimal
+    fees_hold: Decimal
     balances: list[Balance]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -33,9 +33,9 @@ class BalanceEntity:
 
         status = self.status.value
 
-        unsettled_fees = self.unsettled_fees
+        unsettled_fees = format_decimal(self.unsettled_fees, "unsettled_fees")
 
-        fees_hold = self.fees_hold
+        fees_hold = format_decimal(self.fees_hold, "fees_hold")
 
         balances = []
         for balances_item_data in self.balances:
@@ -65,9 +65,9 @@ class BalanceEntity:
 
         status = BalanceEntityStatus(d.pop("status"))
 
-        unsettled_fees = d.pop("unsettled_fees")
+        unsettled_fees = parse_decimal(d.pop("unsettled_fees"), "unsettled_fees")
 
-        fees_hold = d.pop("fees_hold")
+        fees_hold = parse_decimal(d.pop("fees_hold"), "fees_hold")
 
         balances = []
         _balances = d.pop("balances")

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..decimals import format_decimal, parse_decimal
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BookTop")
@@ -18,19 +20,17 @@ class BookTop:
 
     """
 
-    price: str
-    """ A decimal number as a string; never a JSON number. """
-    qty: str
-    """ A decimal number as a string; never a JSON number. """
+    price: Decimal
+    qty: Decimal
     order_count: str | Unset = UNSET
     last_update: str | Unset = UNSET
     """ Unix time in nanoseconds as a numeric string. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        price = self.price
+        price = format_decimal(self.price, "price")
 
-        qty = self.qty
+        qty = format_decimal(self.qty, "qty")
 
         order_count = self.order_count
 
@@ -54,9 +54,9 @@ class BookTop:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        price = d.pop("price")
+        price = parse_decimal(d.pop("price"), "price")
 
-        qty = d.pop("qty")
+        qty = parse_decimal(d.pop("qty"), "qty")
 
         order_count = d.pop("order_count", UNSET)
 

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..decimals import format_decimal, parse_decimal
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ComputeQuote")
@@ -13,24 +15,26 @@ T = TypeVar("T", bound="ComputeQuote")
 
 @_attrs_define
 class ComputeQuote:
-    qty: str
-    """ A decimal number as a string; never a JSON number. """
-    price: str
-    """ A decimal number as a string; never a JSON number. """
-    notional: str | Unset = UNSET
-    """ A decimal number as a string; never a JSON number. """
-    notional_residual: str | Unset = UNSET
-    """ A decimal number as a string; never a JSON number. """
+    qty: Decimal
+    price: Decimal
+    notional: Decimal | Unset = UNSET
+    notional_residual: Decimal | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        qty = self.qty
+        qty = format_decimal(self.qty, "qty")
 
-        price = self.price
+        price = format_decimal(self.price, "price")
 
-        notional = self.notional
+        notional: str | Unset = UNSET
+        if not isinstance(self.notional, Unset):
+            notional = format_decimal(self.notional, "notional")
 
-        notional_residual = self.notional_residual
+        notional_residual: str | Unset = UNSET
+        if not isinstance(self.notional_residual, Unset):
+            notional_residual = format_decimal(
+                self.notional_residual, "notional_residual"
+            )
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -50,13 +54,23 @@ class ComputeQuote:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        qty = d.pop("qty")
+        qty = parse_decimal(d.pop("qty"), "qty")
 
-        price = d.pop("price")
+        price = parse_decimal(d.pop("price"), "price")
 
-        notional = d.pop("notional", UNSET)
+        _notional = d.pop("notional", UNSET)
+        notional: Decimal | Unset
+        if isinstance(_notional, Unset):
+            notional = UNSET
+        else:
+            notional = parse_decimal(_notional, "notional")
 
-        notional_residual = d.pop("notional_residual", UNSET)
+        _notional_residual = d.pop("notional_residual", UNSET)
+        notional_residual: Decimal | Unset
+        if isinstance(_notional_residual, Unset):
+            notional_residual = UNSET
+        else:
+            notional_residual = parse_decimal(_notional_residual, "notional_residual")
 
         compute_quote = cls(
             qty=qty,

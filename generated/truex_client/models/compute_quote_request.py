@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..decimals import format_decimal, parse_decimal
 from ..models.qty_unit import QtyUnit
 from ..models.side import Side
 
@@ -14,8 +16,7 @@ T = TypeVar("T", bound="ComputeQuoteRequest")
 
 @_attrs_define
 class ComputeQuoteRequest:
-    qty: str
-    """ A decimal number as a string; never a JSON number. """
+    qty: Decimal
     instrument_id: str
     """ An exchange id, a non-zero numeric string. """
     side: Side
@@ -24,7 +25,7 @@ class ComputeQuoteRequest:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        qty = self.qty
+        qty = format_decimal(self.qty, "qty")
 
         instrument_id = self.instrument_id
 
@@ -48,7 +49,7 @@ class ComputeQuoteRequest:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        qty = d.pop("qty")
+        qty = parse_decimal(d.pop("qty"), "qty")
 
         instrument_id = d.pop("instrument_id")
 

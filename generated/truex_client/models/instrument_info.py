@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..decimals import format_decimal, parse_decimal
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="InstrumentInfo")
@@ -15,28 +17,23 @@ T = TypeVar("T", bound="InstrumentInfo")
 class InstrumentInfo:
     symbol: str
     """ Human readable symbol. """
-    reference_price: str
-    """ A decimal number as a string; never a JSON number. """
+    reference_price: Decimal
     base_asset_id: str
     """ An exchange id, a non-zero numeric string. """
     quote_asset_id: str
     """ An exchange id, a non-zero numeric string. """
     price_limit_window_secs: str | Unset = UNSET
     """ Seconds in the sliding window of the price limit. """
-    price_limit_percent: str | Unset = UNSET
-    """ A decimal number as a string; never a JSON number. """
-    price_bands_percent: str | Unset = UNSET
-    """ A decimal number as a string; never a JSON number. """
-    price_increment: str | Unset = UNSET
-    """ A decimal number as a string; never a JSON number. """
-    qty_increment: str | Unset = UNSET
-    """ A decimal number as a string; never a JSON number. """
+    price_limit_percent: Decimal | Unset = UNSET
+    price_bands_percent: Decimal | Unset = UNSET
+    price_increment: Decimal | Unset = UNSET
+    qty_increment: Decimal | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         symbol = self.symbol
 
-        reference_price = self.reference_price
+        reference_price = format_decimal(self.reference_price, "reference_price")
 
         base_asset_id = self.base_asset_id
 
@@ -44,13 +41,25 @@ class InstrumentInfo:
 
         price_limit_window_secs = self.price_limit_window_secs
 
-        price_limit_percent = self.price_limit_percent
+        price_limit_percent: str | Unset = UNSET
+        if not isinstance(self.price_limit_percent, Unset):
+            price_limit_percent = format_decimal(
+                self.price_limit_percent, "price_limit_percent"
+            )
 
-        price_bands_percent = self.price_bands_percent
+        price_bands_percent: str | Unset = UNSET
+        if not isinstance(self.price_bands_percent, Unset):
+            price_bands_percent = format_decimal(
+                self.price_bands_percent, "price_bands_percent"
+            )
 
-        price_increment = self.price_increment
+        price_increment: str | Unset = UNSET
+        if not isinstance(self.price_increment, Unset):
+            price_increment = format_decimal(self.price_increment, "price_increment")
 
-        qty_increment = self.qty_increment
+        qty_increment: str | Unset = UNSET
+        if not isinstance(self.qty_increment, Unset):
+            qty_increment = format_decimal(self.qty_increment, "qty_increment")
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -80,7 +89,7 @@ class InstrumentInfo:
         d = dict(src_dict)
         symbol = d.pop("symbol")
 
-        reference_price = d.pop("reference_price")
+        reference_price = parse_decimal(d.pop("reference_price"), "reference_price")
 
         base_asset_id = d.pop("base_asset_id")
 
@@ -88,13 +97,37 @@ class InstrumentInfo:
 
         price_limit_window_secs = d.pop("price_limit_window_secs", UNSET)
 
-        price_limit_percent = d.pop("price_limit_percent", UNSET)
+        _price_limit_percent = d.pop("price_limit_percent", UNSET)
+        price_limit_percent: Decimal | Unset
+        if isinstance(_price_limit_percent, Unset):
+            price_limit_percent = UNSET
+        else:
+            price_limit_percent = parse_decimal(
+                _price_limit_percent, "price_limit_percent"
+            )
 
-        price_bands_percent = d.pop("price_bands_percent", UNSET)
+        _price_bands_percent = d.pop("price_bands_percent", UNSET)
+        price_bands_percent: Decimal | Unset
+        if isinstance(_price_bands_percent, Unset):
+            price_bands_percent = UNSET
+        else:
+            price_bands_percent = parse_decimal(
+                _price_bands_percent, "price_bands_percent"
+            )
 
-        price_increment = d.pop("price_increment", UNSET)
+        _price_increment = d.pop("price_increment", UNSET)
+        price_increment: Decimal | Unset
+        if isinstance(_price_increment, Unset):
+            price_increment = UNSET
+        else:
+            price_increment = parse_decimal(_price_increment, "price_increment")
 
-        qty_increment = d.pop("qty_increment", UNSET)
+        _qty_increment = d.pop("qty_increment", UNSET)
+        qty_increment: Decimal | Unset
+        if isinstance(_qty_increment, Unset):
+            qty_increment = UNSET
+        else:
+            qty_increment = parse_decimal(_qty_increment, "qty_increment")
 
         instrument_info = cls(
             symbol=symbol,

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..decimals import format_decimal, parse_decimal
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="InstrumentStats")
@@ -13,16 +15,22 @@ T = TypeVar("T", bound="InstrumentStats")
 
 @_attrs_define
 class InstrumentStats:
-    last_24hr_notional: str | Unset = UNSET
-    """ A decimal number as a string; never a JSON number. """
-    last_24hr_quantity: str | Unset = UNSET
-    """ A decimal number as a string; never a JSON number. """
+    last_24hr_notional: Decimal | Unset = UNSET
+    last_24hr_quantity: Decimal | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        last_24hr_notional = self.last_24hr_notional
+        last_24hr_notional: str | Unset = UNSET
+        if not isinstance(self.last_24hr_notional, Unset):
+            last_24hr_notional = format_decimal(
+                self.last_24hr_notional, "last_24hr_notional"
+            )
 
-        last_24hr_quantity = self.last_24hr_quantity
+        last_24hr_quantity: str | Unset = UNSET
+        if not isinstance(self.last_24hr_quantity, Unset):
+            last_24hr_quantity = format_decimal(
+                self.last_24hr_quantity, "last_24hr_quantity"
+            )
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -37,9 +45,23 @@ class InstrumentStats:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        last_24hr_notional = d.pop("last_24hr_notional", UNSET)
+        _last_24hr_notional = d.pop("last_24hr_notional", UNSET)
+        last_24hr_notional: Decimal | Unset
+        if isinstance(_last_24hr_notional, Unset):
+            last_24hr_notional = UNSET
+        else:
+            last_24hr_notional = parse_decimal(
+                _last_24hr_notional, "last_24hr_notional"
+            )
 
-        last_24hr_quantity = d.pop("last_24hr_quantity", UNSET)
+        _last_24hr_quantity = d.pop("last_24hr_quantity", UNSET)
+        last_24hr_quantity: Decimal | Unset
+        if isinstance(_last_24hr_quantity, Unset):
+            last_24hr_quantity = UNSET
+        else:
+            last_24hr_quantity = parse_decimal(
+                _last_24hr_quantity, "last_24hr_quantity"
+            )
 
         instrument_stats = cls(
             last_24hr_notional=last_24hr_notional,

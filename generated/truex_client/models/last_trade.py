@@ -1,28 +1,29 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+
+from ..decimals import format_decimal, parse_decimal
 
 T = TypeVar("T", bound="LastTrade")
 
 
 @_attrs_define
 class LastTrade:
-    price: str
-    """ A decimal number as a string; never a JSON number. """
-    qty: str
-    """ A decimal number as a string; never a JSON number. """
+    price: Decimal
+    qty: Decimal
     timestamp: str
     """ Unix time in nanoseconds as a numeric string. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        price = self.price
+        price = format_decimal(self.price, "price")
 
-        qty = self.qty
+        qty = format_decimal(self.qty, "qty")
 
         timestamp = self.timestamp
 
@@ -41,9 +42,9 @@ class LastTrade:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        price = d.pop("price")
+        price = parse_decimal(d.pop("price"), "price")
 
-        qty = d.pop("qty")
+        qty = parse_decimal(d.pop("qty"), "qty")
 
         timestamp = d.pop("timestamp")
 

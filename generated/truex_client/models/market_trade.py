@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..decimals import format_decimal, parse_decimal
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="MarketTrade")
@@ -13,10 +15,8 @@ T = TypeVar("T", bound="MarketTrade")
 
 @_attrs_define
 class MarketTrade:
-    trade_price: str
-    """ A decimal number as a string; never a JSON number. """
-    trade_qty: str
-    """ A decimal number as a string; never a JSON number. """
+    trade_price: Decimal
+    trade_qty: Decimal
     timestamp: str
     """ Unix time in nanoseconds as a numeric string. """
     instrument_id: str | Unset = UNSET
@@ -25,9 +25,9 @@ class MarketTrade:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        trade_price = self.trade_price
+        trade_price = format_decimal(self.trade_price, "trade_price")
 
-        trade_qty = self.trade_qty
+        trade_qty = format_decimal(self.trade_qty, "trade_qty")
 
         timestamp = self.timestamp
 
@@ -54,9 +54,9 @@ class MarketTrade:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        trade_price = d.pop("trade_price")
+        trade_price = parse_decimal(d.pop("trade_price"), "trade_price")
 
-        trade_qty = d.pop("trade_qty")
+        trade_qty = parse_decimal(d.pop("trade_qty"), "trade_qty")
 
         timestamp = d.pop("timestamp")
 

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..decimals import format_decimal, parse_decimal
 from ..models.modify_order_type import ModifyOrderType
 from ..types import UNSET, Unset
 
@@ -16,19 +18,17 @@ T = TypeVar("T", bound="ModifyOrderInfo")
 class ModifyOrderInfo:
     client_id: str
     """ An exchange id, a non-zero numeric string. """
-    new_qty: str
-    """ A decimal number as a string; never a JSON number. """
-    new_price: str
-    """ A decimal number as a string; never a JSON number. """
+    new_qty: Decimal
+    new_price: Decimal
     new_type: ModifyOrderType | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         client_id = self.client_id
 
-        new_qty = self.new_qty
+        new_qty = format_decimal(self.new_qty, "new_qty")
 
-        new_price = self.new_price
+        new_price = format_decimal(self.new_price, "new_price")
 
         new_type: str | Unset = UNSET
         if not isinstance(self.new_type, Unset):
@@ -53,9 +53,9 @@ class ModifyOrderInfo:
         d = dict(src_dict)
         client_id = d.pop("client_id")
 
-        new_qty = d.pop("new_qty")
+        new_qty = parse_decimal(d.pop("new_qty"), "new_qty")
 
-        new_price = d.pop("new_price")
+        new_price = parse_decimal(d.pop("new_price"), "new_price")
 
         _new_type = d.pop("new_type", UNSET)
         new_type: ModifyOrderType | Unset

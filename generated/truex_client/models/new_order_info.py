@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..decimals import format_decimal, parse_decimal
 from ..models.exec_inst_flag import ExecInstFlag
 from ..models.order_flag import OrderFlag
 from ..models.order_stp import OrderStp
@@ -23,19 +25,16 @@ class NewOrderInfo:
     """ An exchange id, a non-zero numeric string. """
     instrument_id: str
     """ An exchange id, a non-zero numeric string. """
-    qty: str
-    """ A decimal number as a string; never a JSON number. """
+    qty: Decimal
     side: Side
     type_: OrderType
-    price: str | Unset = UNSET
-    """ A decimal number as a string; never a JSON number. """
+    price: Decimal | Unset = UNSET
     tif: TimeInForce | Unset = UNSET
     exec_inst_flags: list[ExecInstFlag] | Unset = UNSET
     stp: OrderStp | Unset = UNSET
     """ Order-level self-trade prevention; overrides the client setting. """
     flags: list[OrderFlag] | Unset = UNSET
-    hold_fee_rate: str | Unset = UNSET
-    """ A decimal number as a string; never a JSON number. """
+    hold_fee_rate: Decimal | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -43,13 +42,15 @@ class NewOrderInfo:
 
         instrument_id = self.instrument_id
 
-        qty = self.qty
+        qty = format_decimal(self.qty, "qty")
 
         side = self.side.value
 
         type_ = self.type_.value
 
-        price = self.price
+        price: str | Unset = UNSET
+        if not isinstance(self.price, Unset):
+            price = format_decimal(self.price, "price")
 
         tif: str | Unset = UNSET
         if not isinstance(self.tif, Unset):
@@ -73,7 +74,9 @@ class NewOrderInfo:
                 flags_item = flags_item_data.value
                 flags.append(flags_item)
 
-        hold_fee_rate = self.hold_fee_rate
+        hold_fee_rate: str | Unset = UNSET
+        if not isinstance(self.hold_fee_rate, Unset):
+            hold_fee_rate = format_decimal(self.hold_fee_rate, "hold_fee_rate")
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -108,13 +111,18 @@ class NewOrderInfo:
 
         instrument_id = d.pop("instrument_id")
 
-        qty = d.pop("qty")
+        qty = parse_decimal(d.pop("qty"), "qty")
 
         side = Side(d.pop("side"))
 
         type_ = OrderType(d.pop("type"))
 
-        price = d.pop("price", UNSET)
+        _price = d.pop("price", UNSET)
+        price: Decimal | Unset
+        if isinstance(_price, Unset):
+            price = UNSET
+        else:
+            price = parse_decimal(_price, "price")
 
         _tif = d.pop("tif", UNSET)
         tif: TimeInForce | Unset
@@ -148,7 +156,12 @@ class NewOrderInfo:
 
                 flags.append(flags_item)
 
-        hold_fee_rate = d.pop("hold_fee_rate", UNSET)
+        _hold_fee_rate = d.pop("hold_fee_rate", UNSET)
+        hold_fee_rate: Decimal | Unset
+        if isinstance(_hold_fee_rate, Unset):
+            hold_fee_rate = UNSET
+        else:
+            hold_fee_rate = parse_decimal(_hold_fee_rate, "hold_fee_rate")
 
         new_order_info = cls(
             client_id=client_id,

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..decimals import format_decimal, parse_decimal
 from ..models.order_status import OrderStatus
 from ..types import UNSET, Unset
 
@@ -33,14 +35,10 @@ class Order:
     """ Client order id of the order (or of its last modify). """
     ref_external_id: str | Unset = UNSET
     """ The original external id. """
-    pending_qty: str | Unset = UNSET
-    """ A decimal number as a string; never a JSON number. """
-    leaves_qty: str | Unset = UNSET
-    """ A decimal number as a string; never a JSON number. """
-    exeuted_qty: str | Unset = UNSET
-    """ A decimal number as a string; never a JSON number. """
-    executed_vwap: str | Unset = UNSET
-    """ A decimal number as a string; never a JSON number. """
+    pending_qty: Decimal | Unset = UNSET
+    leaves_qty: Decimal | Unset = UNSET
+    exeuted_qty: Decimal | Unset = UNSET
+    executed_vwap: Decimal | Unset = UNSET
     timestamp: str | Unset = UNSET
     """ Unix time in nanoseconds as a numeric string. """
     update_timestamp: str | Unset = UNSET
@@ -66,13 +64,21 @@ class Order:
 
         ref_external_id = self.ref_external_id
 
-        pending_qty = self.pending_qty
+        pending_qty: str | Unset = UNSET
+        if not isinstance(self.pending_qty, Unset):
+            pending_qty = format_decimal(self.pending_qty, "pending_qty")
 
-        leaves_qty = self.leaves_qty
+        leaves_qty: str | Unset = UNSET
+        if not isinstance(self.leaves_qty, Unset):
+            leaves_qty = format_decimal(self.leaves_qty, "leaves_qty")
 
-        exeuted_qty = self.exeuted_qty
+        exeuted_qty: str | Unset = UNSET
+        if not isinstance(self.exeuted_qty, Unset):
+            exeuted_qty = format_decimal(self.exeuted_qty, "exeuted_qty")
 
-        executed_vwap = self.executed_vwap
+        executed_vwap: str | Unset = UNSET
+        if not isinstance(self.executed_vwap, Unset):
+            executed_vwap = format_decimal(self.executed_vwap, "executed_vwap")
 
         timestamp = self.timestamp
 
@@ -141,13 +147,33 @@ class Order:
 
         ref_external_id = d.pop("ref_external_id", UNSET)
 
-        pending_qty = d.pop("pending_qty", UNSET)
+        _pending_qty = d.pop("pending_qty", UNSET)
+        pending_qty: Decimal | Unset
+        if isinstance(_pending_qty, Unset):
+            pending_qty = UNSET
+        else:
+            pending_qty = parse_decimal(_pending_qty, "pending_qty")
 
-        leaves_qty = d.pop("leaves_qty", UNSET)
+        _leaves_qty = d.pop("leaves_qty", UNSET)
+        leaves_qty: Decimal | Unset
+        if isinstance(_leaves_qty, Unset):
+            leaves_qty = UNSET
+        else:
+            leaves_qty = parse_decimal(_leaves_qty, "leaves_qty")
 
-        exeuted_qty = d.pop("exeuted_qty", UNSET)
+        _exeuted_qty = d.pop("exeuted_qty", UNSET)
+        exeuted_qty: Decimal | Unset
+        if isinstance(_exeuted_qty, Unset):
+            exeuted_qty = UNSET
+        else:
+            exeuted_qty = parse_decimal(_exeuted_qty, "exeuted_qty")
 
-        executed_vwap = d.pop("executed_vwap", UNSET)
+        _executed_vwap = d.pop("executed_vwap", UNSET)
+        executed_vwap: Decimal | Unset
+        if isinstance(_executed_vwap, Unset):
+            executed_vwap = UNSET
+        else:
+            executed_vwap = parse_decimal(_executed_vwap, "executed_vwap")
 
         timestamp = d.pop("timestamp", UNSET)
 

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..decimals import format_decimal, parse_decimal
 from ..models.exec_inst_flag import ExecInstFlag
 from ..models.order_flag import OrderFlag
 from ..models.order_stp import OrderStp
@@ -23,21 +25,18 @@ class OrderInfo:
 
     instrument_id: str
     """ Instrument id. """
-    qty: str
-    """ A decimal number as a string; never a JSON number. """
+    qty: Decimal
     side: Side
     type_: OrderType
     client_id: str | Unset = UNSET
     """ An exchange id, a non-zero numeric string. """
-    price: str | Unset = UNSET
-    """ A decimal number as a string; never a JSON number. """
+    price: Decimal | Unset = UNSET
     tif: TimeInForce | Unset = UNSET
     exec_inst_flags: list[ExecInstFlag] | Unset = UNSET
     stp: OrderStp | Unset = UNSET
     """ Order-level self-trade prevention; overrides the client setting. """
     flags: list[OrderFlag] | Unset = UNSET
-    hold_fee_rate: str | Unset = UNSET
-    """ A decimal number as a string; never a JSON number. """
+    hold_fee_rate: Decimal | Unset = UNSET
     msg_id: str | Unset = UNSET
     """ ID of the last message to act upon the order. """
     parent_id: str | Unset = UNSET
@@ -47,7 +46,7 @@ class OrderInfo:
     def to_dict(self) -> dict[str, Any]:
         instrument_id = self.instrument_id
 
-        qty = self.qty
+        qty = format_decimal(self.qty, "qty")
 
         side = self.side.value
 
@@ -55,7 +54,9 @@ class OrderInfo:
 
         client_id = self.client_id
 
-        price = self.price
+        price: str | Unset = UNSET
+        if not isinstance(self.price, Unset):
+            price = format_decimal(self.price, "price")
 
         tif: str | Unset = UNSET
         if not isinstance(self.tif, Unset):
@@ -79,7 +80,9 @@ class OrderInfo:
                 flags_item = flags_item_data.value
                 flags.append(flags_item)
 
-        hold_fee_rate = self.hold_fee_rate
+        hold_fee_rate: str | Unset = UNSET
+        if not isinstance(self.hold_fee_rate, Unset):
+            hold_fee_rate = format_decimal(self.hold_fee_rate, "hold_fee_rate")
 
         msg_id = self.msg_id
 
@@ -121,7 +124,7 @@ class OrderInfo:
         d = dict(src_dict)
         instrument_id = d.pop("instrument_id")
 
-        qty = d.pop("qty")
+        qty = parse_decimal(d.pop("qty"), "qty")
 
         side = Side(d.pop("side"))
 
@@ -129,7 +132,12 @@ class OrderInfo:
 
         client_id = d.pop("client_id", UNSET)
 
-        price = d.pop("price", UNSET)
+        _price = d.pop("price", UNSET)
+        price: Decimal | Unset
+        if isinstance(_price, Unset):
+            price = UNSET
+        else:
+            price = parse_decimal(_price, "price")
 
         _tif = d.pop("tif", UNSET)
         tif: TimeInForce | Unset
@@ -163,7 +171,12 @@ class OrderInfo:
 
                 flags.append(flags_item)
 
-        hold_fee_rate = d.pop("hold_fee_rate", UNSET)
+        _hold_fee_rate = d.pop("hold_fee_rate", UNSET)
+        hold_fee_rate: Decimal | Unset
+        if isinstance(_hold_fee_rate, Unset):
+            hold_fee_rate = UNSET
+        else:
+            hold_fee_rate = parse_decimal(_hold_fee_rate, "hold_fee_rate")
 
         msg_id = d.pop("msg_id", UNSET)
 

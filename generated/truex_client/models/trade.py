@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..decimals import format_decimal, parse_decimal
 from ..models.liquidity_flag import LiquidityFlag
 from ..types import UNSET, Unset
 
@@ -22,16 +24,13 @@ class Trade:
     """ An exchange id, a non-zero numeric string. """
     order_id: str
     """ An exchange id, a non-zero numeric string. """
-    trade_price: str
-    """ A decimal number as a string; never a JSON number. """
-    trade_qty: str
-    """ A decimal number as a string; never a JSON number. """
+    trade_price: Decimal
+    trade_qty: Decimal
     liq_flag: LiquidityFlag
     match_id: str
     timestamp: str
     """ Unix time in nanoseconds as a numeric string. """
-    trade_fee_rate: str | Unset = UNSET
-    """ A decimal number as a string; never a JSON number. """
+    trade_fee_rate: Decimal | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -41,9 +40,9 @@ class Trade:
 
         order_id = self.order_id
 
-        trade_price = self.trade_price
+        trade_price = format_decimal(self.trade_price, "trade_price")
 
-        trade_qty = self.trade_qty
+        trade_qty = format_decimal(self.trade_qty, "trade_qty")
 
         liq_flag = self.liq_flag.value
 
@@ -51,7 +50,9 @@ class Trade:
 
         timestamp = self.timestamp
 
-        trade_fee_rate = self.trade_fee_rate
+        trade_fee_rate: str | Unset = UNSET
+        if not isinstance(self.trade_fee_rate, Unset):
+            trade_fee_rate = format_decimal(self.trade_fee_rate, "trade_fee_rate")
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -81,9 +82,9 @@ class Trade:
 
         order_id = d.pop("order_id")
 
-        trade_price = d.pop("trade_price")
+        trade_price = parse_decimal(d.pop("trade_price"), "trade_price")
 
-        trade_qty = d.pop("trade_qty")
+        trade_qty = parse_decimal(d.pop("trade_qty"), "trade_qty")
 
         liq_flag = LiquidityFlag(d.pop("liq_flag"))
 
@@ -91,7 +92,12 @@ class Trade:
 
         timestamp = d.pop("timestamp")
 
-        trade_fee_rate = d.pop("trade_fee_rate", UNSET)
+        _trade_fee_rate = d.pop("trade_fee_rate", UNSET)
+        trade_fee_rate: Decimal | Unset
+        if isinstance(_trade_fee_rate, Unset):
+            trade_fee_rate = UNSET
+        else:
+            trade_fee_rate = parse_decimal(_trade_fee_rate, "trade_fee_rate")
 
         trade = cls(
             client_id=client_id,

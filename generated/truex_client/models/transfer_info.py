@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..decimals import format_decimal, parse_decimal
 from ..models.transfer_platform import TransferPlatform
 from ..models.transfer_type import TransferType
 from ..types import UNSET, Unset
@@ -29,8 +31,7 @@ class TransferInfo:
     """ Must match the instructions. FIAT on a stablecoin asset converts automatically. """
     type_: TransferType | Unset = UNSET
     """ DEPOSIT places funds on the exchange; WITHDRAW removes them. """
-    amount: str | Unset = UNSET
-    """ A decimal number as a string; never a JSON number. """
+    amount: Decimal | Unset = UNSET
     instructions: TransferInfoInstructions | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -47,7 +48,9 @@ class TransferInfo:
         if not isinstance(self.type_, Unset):
             type_ = self.type_.value
 
-        amount = self.amount
+        amount: str | Unset = UNSET
+        if not isinstance(self.amount, Unset):
+            amount = format_decimal(self.amount, "amount")
 
         instructions: dict[str, Any] | Unset = UNSET
         if not isinstance(self.instructions, Unset):
@@ -94,7 +97,12 @@ class TransferInfo:
         else:
             type_ = TransferType(_type_)
 
-        amount = d.pop("amount", UNSET)
+        _amount = d.pop("amount", UNSET)
+        amount: Decimal | Unset
+        if isinstance(_amount, Unset):
+            amount = UNSET
+        else:
+            amount = parse_decimal(_amount, "amount")
 
         _instructions = d.pop("instructions", UNSET)
         instructions: TransferInfoInstructions | Unset

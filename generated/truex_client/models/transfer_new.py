@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..decimals import format_decimal, parse_decimal
 from ..models.transfer_platform import TransferPlatform
 from ..models.transfer_type import TransferType
 from ..types import UNSET, Unset
@@ -27,8 +29,7 @@ class TransferNew:
     """ Must match the instructions. FIAT on a stablecoin asset converts automatically. """
     type_: TransferType
     """ DEPOSIT places funds on the exchange; WITHDRAW removes them. """
-    amount: str
-    """ A decimal number as a string; never a JSON number. """
+    amount: Decimal
     instructions: TransferNewInstructions | Unset = UNSET
     """ Platform-specific instructions, e.g. `{"transfer_id": "..."}` for INTERNAL deposits. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -42,7 +43,7 @@ class TransferNew:
 
         type_ = self.type_.value
 
-        amount = self.amount
+        amount = format_decimal(self.amount, "amount")
 
         instructions: dict[str, Any] | Unset = UNSET
         if not isinstance(self.instructions, Unset):
@@ -77,7 +78,7 @@ class TransferNew:
 
         type_ = TransferType(d.pop("type"))
 
-        amount = d.pop("amount")
+        amount = parse_decimal(d.pop("amount"), "amount")
 
         _instructions = d.pop("instructions", UNSET)
         instructions: TransferNewInstructions | Unset

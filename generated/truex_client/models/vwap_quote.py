@@ -1,26 +1,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+
+from ..decimals import format_decimal, parse_decimal
 
 T = TypeVar("T", bound="VwapQuote")
 
 
 @_attrs_define
 class VwapQuote:
-    quote: str
-    """ A decimal number as a string; never a JSON number. """
-    buy_amount: str
-    """ A decimal number as a string; never a JSON number. """
+    quote: Decimal
+    buy_amount: Decimal
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        quote = self.quote
+        quote = format_decimal(self.quote, "quote")
 
-        buy_amount = self.buy_amount
+        buy_amount = format_decimal(self.buy_amount, "buy_amount")
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -36,9 +37,9 @@ class VwapQuote:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        quote = d.pop("quote")
+        quote = parse_decimal(d.pop("quote"), "quote")
 
-        buy_amount = d.pop("buy_amount")
+        buy_amount = parse_decimal(d.pop("buy_amount"), "buy_amount")
 
         vwap_quote = cls(
             quote=quote,
