@@ -3,8 +3,10 @@
 Deterministic: the generator and ruff are pinned (pyproject ``dev`` extra), ruff runs with ``--no-cache``
 and the output is written to a temporary directory first and then swapped in whole.
 
-    python scripts/generate.py            # (re)write generated/truex_client
-    python scripts/generate.py --check    # exit 1 with a diff when generated/ is stale
+It also emits ``truex_ext/_resources.py``, the typed facade methods (see scripts/resources_codegen.py).
+
+    python scripts/generate.py            # (re)write generated/truex_client and truex_ext/_resources.py
+    python scripts/generate.py --check    # exit 1 with a diff when either is stale
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/ is not a package
 import decimal_codegen
+import resources_codegen
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi" / "truex.yaml"
 CONFIG = ROOT / "openapi" / "generator.yaml"
 TEMPLATES = ROOT / "openapi" / "templates"
+RESOURCES = ROOT / "truex_ext" / "_resources.py"
 TARGET = ROOT / "generated" / "truex_client"
 PACKAGE = "truex_client"
 IGNORED = {"__pycache__", ".ruff_cache"}
@@ -67,6 +71,28 @@ def run_generator(output: Path) -> None:
     shutil.copyfile(TEMPLATES / "decimals.py", output / f"{decimal_codegen.RUNTIME_MODULE}.py")
 
 
+def render_resources(package: Path) -> str:
+    """truex_ext/_resources.py for the freshly generated package, formatted by the repo's ruff config."""
+    import subprocess
+
+    import yaml
+
+    spec = yaml.safe_load(SPEC.read_text())
+    config = yaml.safe_load(CONFIG.read_text())
+    overrides = {k: v["class_name"] for k, v in (config.get("class_overrides") or {}).items()}
+    text = resources_codegen.render(spec, package, overrides)
+    ruff = str(Path(sys.executable).parent / "ruff")
+    name = ["--stdin-filename", str(RESOURCES)]
+    for cmd in (["check", "--fix-only", "--select", "I,F401,UP", "--quiet"], ["format"]):
+        done = subprocess.run(
+            [ruff, *cmd, "--no-cache", *name, "-"], input=text, capture_output=True, text=True, cwd=ROOT
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"generate: ruff failed on _resources.py: {done.stderr.strip()}")
+        text = done.stdout
+    return text
+
+
 def _files(root: Path) -> dict[str, Path]:
     return {
         str(p.relative_to(root)): p
@@ -96,12 +122,21 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="truex-gen-") as tmp:
         fresh = Path(tmp) / PACKAGE
         run_generator(fresh)
+        resources = render_resources(fresh)
         if args.check:
             diff = tree_diff(fresh, TARGET)
+            current = RESOURCES.read_text() if RESOURCES.exists() else ""
+            diff += difflib.unified_diff(
+                current.splitlines(keepends=True),
+                resources.splitlines(keepends=True),
+                "truex_ext/_resources.py",
+                "spec/truex_ext/_resources.py",
+            )
             if diff:
                 sys.stdout.writelines(diff)
                 print(
-                    f"\ncheck-generated: generated/{PACKAGE} differs from what openapi/ produces; "
+                    f"\ncheck-generated: generated/{PACKAGE} or truex_ext/_resources.py differs from what "
+                    "openapi/ produces; "
                     "run `make generate` (never hand-edit generated/).",
                     file=sys.stderr,
                 )
@@ -113,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copytree(fresh, staging)
         shutil.rmtree(TARGET, ignore_errors=True)
         staging.rename(TARGET)
+        RESOURCES.write_text(resources)
     print(f"generate: wrote generated/{PACKAGE} ({len(_files(TARGET))} files)")
     return 0
 

@@ -377,3 +377,15 @@ def _skew_hint(offset: float | None) -> str:
         f"Hint: the request timestamp was rejected; {where}. Sync the clock (NTP) or use "
         "HmacAuth(..., correct_skew=True)."
     )
+
+
+class APIResponseValidationError(APIError):
+    """A 2xx response whose body does not parse as the spec says (nothing is returned half-parsed)."""
+
+
+class PaginationError(TruexError):
+    """The server's pagination went wrong (a repeated cursor would loop forever)."""
+
+
+class CredentialsRequiredError(TruexError):
+    """An authenticated operation was called on a client built without credentials."""

@@ -51,6 +51,7 @@ from .order_create_request import OrderCreateRequest
 from .order_flag import OrderFlag
 from .order_info import OrderInfo
 from .order_list import OrderList
+from .order_modify_request import OrderModifyRequest
 from .order_response import OrderResponse
 from .order_status import OrderStatus
 from .order_stp import OrderStp
@@ -131,6 +132,7 @@ __all__ = (
     "OrderFlag",
     "OrderInfo",
     "OrderList",
+    "OrderModifyRequest",
     "OrderResponse",
     "OrderStatus",
     "OrderStp",

@@ -7,13 +7,14 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.api_version import ApiVersion
 from ...models.error_envelope import ErrorEnvelope
+from ...models.order_modify_request import OrderModifyRequest
 from ...models.order_response import OrderResponse
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: Any,
+    body: OrderModifyRequest,
     x_truex_version: ApiVersion | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -25,7 +26,7 @@ def _get_kwargs(
         "url": "/api/v1/order",
     }
 
-    _kwargs["json"] = body
+    _kwargs["json"] = body.to_dict()
 
     headers["Content-Type"] = "application/json"
 
@@ -111,7 +112,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: Any,
+    body: OrderModifyRequest,
     x_truex_version: ApiVersion | Unset = UNSET,
 ) -> Response[ErrorEnvelope | OrderResponse]:
     """Modify order (deprecated)
@@ -121,8 +122,8 @@ def sync_detailed(
     Args:
         x_truex_version (ApiVersion | Unset): An API version for the X-Truex-Version header.
             Example: v2026_01_23.
-        body (Any): Order modify request. At least one of `id` and `external_id` identifies the
-            order.
+        body (OrderModifyRequest): Order modify request. At least one of `id` and `external_id`
+            identifies the order.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -147,7 +148,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: Any,
+    body: OrderModifyRequest,
     x_truex_version: ApiVersion | Unset = UNSET,
 ) -> ErrorEnvelope | OrderResponse | None:
     """Modify order (deprecated)
@@ -157,8 +158,8 @@ def sync(
     Args:
         x_truex_version (ApiVersion | Unset): An API version for the X-Truex-Version header.
             Example: v2026_01_23.
-        body (Any): Order modify request. At least one of `id` and `external_id` identifies the
-            order.
+        body (OrderModifyRequest): Order modify request. At least one of `id` and `external_id`
+            identifies the order.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -178,7 +179,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: Any,
+    body: OrderModifyRequest,
     x_truex_version: ApiVersion | Unset = UNSET,
 ) -> Response[ErrorEnvelope | OrderResponse]:
     """Modify order (deprecated)
@@ -188,8 +189,8 @@ async def asyncio_detailed(
     Args:
         x_truex_version (ApiVersion | Unset): An API version for the X-Truex-Version header.
             Example: v2026_01_23.
-        body (Any): Order modify request. At least one of `id` and `external_id` identifies the
-            order.
+        body (OrderModifyRequest): Order modify request. At least one of `id` and `external_id`
+            identifies the order.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -212,7 +213,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: Any,
+    body: OrderModifyRequest,
     x_truex_version: ApiVersion | Unset = UNSET,
 ) -> ErrorEnvelope | OrderResponse | None:
     """Modify order (deprecated)
@@ -222,8 +223,8 @@ async def asyncio(
     Args:
         x_truex_version (ApiVersion | Unset): An API version for the X-Truex-Version header.
             Example: v2026_01_23.
-        body (Any): Order modify request. At least one of `id` and `external_id` identifies the
-            order.
+        body (OrderModifyRequest): Order modify request. At least one of `id` and `external_id`
+            identifies the order.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

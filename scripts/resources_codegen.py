@@ -1,0 +1,428 @@
+"""Emit ``truex_ext/_resources.py``: the typed facade methods, one per operation of the spec.
+
+Every method comes from the spec (its tag, ``x-sdk-method``, ``x-idempotency-key``, parameters and
+response) and from the signature openapi-python-client generated for the operation, so a method can
+never drift from the spec: there is no hand-written wrapper per operation. The module also carries the
+operation table (``OPERATIONS``) that the hand-written machinery uses for deprecation warnings,
+pagination, retries and client-side validation.
+"""
+
+from __future__ import annotations
+
+import ast
+import keyword
+import re
+from pathlib import Path
+from typing import Any
+
+# Tag -> attribute on the client (`client.market.quotes()`), and the resource class name.
+TAG_ATTRS = {
+    "Service": "service",
+    "Assets": "assets",
+    "Instruments": "instruments",
+    "Market Data": "market",
+    "Clients": "clients",
+    "Orders": "orders",
+    "Balances": "balances",
+    "Transfers": "transfers",
+}
+# JSON-schema keywords the client-side validator understands; everything else is documentation.
+VALIDATION_KEYS = (
+    "type",
+    "enum",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "maxItems",
+    "uniqueItems",
+    "required",
+    "properties",
+    "items",
+    "anyOf",
+    "format",
+    "x-required-one-of",
+)
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+class CodegenError(RuntimeError):
+    """The spec or the generated package is not what this emitter expects."""
+
+
+def _module_name(tag: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", tag.lower()).strip("_")
+
+
+def _class_name(tag: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", tag) if part)
+
+
+def _ref_name(ref: str) -> str:
+    return ref.rsplit("/", 1)[-1]
+
+
+class Spec:
+    def __init__(self, data: dict[str, Any], class_overrides: dict[str, str]) -> None:
+        self.data = data
+        self.schemas: dict[str, Any] = data["components"]["schemas"]
+        self.class_overrides = class_overrides
+
+    def model(self, schema_name: str) -> str:
+        return self.class_overrides.get(schema_name, schema_name)
+
+    def resolve(self, node: Any) -> Any:
+        """A schema with `$ref`s and single-`allOf`s inlined, keeping only validation keywords."""
+        if isinstance(node, dict):
+            if "$ref" in node:
+                path = node["$ref"].removeprefix("#/").split("/")
+                target: Any = self.data
+                for part in path:
+                    target = target[part]
+                return self.resolve(target)
+            if "allOf" in node:
+                if len(node["allOf"]) != 1:
+                    raise CodegenError(f"allOf of {len(node['allOf'])} schemas is not supported")
+                rest = {k: v for k, v in node.items() if k != "allOf"}
+                return {**self.resolve(node["allOf"][0]), **self.resolve(rest)}
+            out: dict[str, Any] = {}
+            for key in VALIDATION_KEYS:
+                if key not in node:
+                    continue
+                value = node[key]
+                if key == "properties":
+                    out[key] = {name: self.resolve(sub) for name, sub in value.items()}
+                elif key in ("items",):
+                    out[key] = self.resolve(value)
+                elif key == "anyOf":
+                    out[key] = [self.resolve(sub) for sub in value]
+                else:
+                    out[key] = value
+            return out
+        return node
+
+
+class Signature:
+    """The keyword parameters of a generated ``sync_detailed`` (without ``client``)."""
+
+    def __init__(self, params: list[tuple[str, str, str | None]], positional: list[str]) -> None:
+        self.params = params  # (name, annotation, default source or None)
+        self.positional = positional
+
+
+def _signature(module_file: Path) -> Signature:
+    tree = ast.parse(module_file.read_text())
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == "sync_detailed":
+            args = node.args
+            params: list[tuple[str, str, str | None]] = []
+            positional = [a.arg for a in args.args]
+            for a in args.args:
+                params.append((a.arg, ast.unparse(a.annotation) if a.annotation else "Any", None))
+            for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+                if a.arg == "client":
+                    continue
+                params.append(
+                    (
+                        a.arg,
+                        ast.unparse(a.annotation) if a.annotation else "Any",
+                        ast.unparse(d) if d else None,
+                    )
+                )
+            return Signature(params, positional)
+    raise CodegenError(f"{module_file}: no sync_detailed()")
+
+
+def _model_fields(models_dir: Path, model: str) -> list[tuple[str, str, bool]]:
+    """(python name, annotation, has default) of an attrs model's init fields, from its source."""
+    for path in models_dir.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef) and node.name == model:
+                fields = []
+                for stmt in node.body:
+                    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                        name = stmt.target.id
+                        if name == "additional_properties":
+                            continue
+                        fields.append((name, ast.unparse(stmt.annotation), stmt.value is not None))
+                return fields
+    raise CodegenError(f"model {model} not found in {models_dir}")
+
+
+def _operations(spec: Spec) -> list[tuple[str, str, dict[str, Any]]]:
+    out = []
+    for path, item in spec.data["paths"].items():
+        for method in HTTP_METHODS:
+            if method in item:
+                out.append((method.upper(), path, item[method]))
+    return out
+
+
+def _response(spec: Spec, op: dict[str, Any]) -> tuple[str, str | None, str]:
+    """(envelope model, item model for lists or None, data model for singles)."""
+    schema_ref = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    envelope = _ref_name(schema_ref)
+    data = spec.schemas[envelope]["properties"]["data"]
+    if data.get("type") == "array":
+        item = _ref_name(data["items"]["$ref"])
+        return spec.model(envelope), spec.model(item), spec.model(item)
+    return spec.model(envelope), None, spec.model(_ref_name(data["$ref"]))
+
+
+def _ok_statuses(op: dict[str, Any]) -> list[int]:
+    """Statuses whose documented body is not a problem (e.g. health's 503 with the health body)."""
+    ok = []
+    for status, resp in op["responses"].items():
+        content = resp.get("content", {})
+        if "$ref" not in resp and "application/json" in content:
+            ok.append(int(status))
+    return sorted(ok)
+
+
+def _params_table(spec: Spec, op: dict[str, Any]) -> dict[str, Any]:
+    table: dict[str, Any] = {}
+    for param in op.get("parameters", []):
+        resolved = param
+        if "$ref" in param:
+            resolved = spec.data["components"]["parameters"][_ref_name(param["$ref"])]
+        python = resolved["name"].lower().replace("-", "_")
+        table[python] = {
+            "in": resolved["in"],
+            "name": resolved["name"],
+            "required": bool(resolved.get("required", False)),
+            "schema": spec.resolve(resolved.get("schema", {})),
+        }
+    return table
+
+
+def _py(value: Any) -> str:
+    """Deterministic Python literal."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_py(k)}: {_py(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_py(v) for v in value) + "]"
+    return repr(value)
+
+
+def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[str, str]) -> str:
+    spec = Spec(spec_data, class_overrides)
+    tag_docs = {t["name"]: t.get("description", "") for t in spec.data.get("tags", [])}
+    by_tag: dict[str, list[dict[str, Any]]] = {tag: [] for tag in TAG_ATTRS}
+    imports_api: set[str] = set()
+    models: set[str] = set()
+    table_lines: list[str] = []
+    model_names = set(
+        re.findall(r"^from \.\w+ import (\w+)$", (package_dir / "models" / "__init__.py").read_text(), re.M)
+    )
+
+    for method, path, op in _operations(spec):
+        oid = op["operationId"]
+        tag = op["tags"][0]
+        if tag not in TAG_ATTRS:
+            raise CodegenError(f"{oid}: tag {tag!r} has no client attribute")
+        sig = _signature(package_dir / "api" / _module_name(tag) / f"{oid}.py")
+        envelope, item, data_model = _response(spec, op)
+        names = {p[0] for p in sig.params}
+        paginated = "cursor" in names
+        body_model = next((ann for name, ann, _ in sig.params if name == "body"), None)
+        idem = op.get("x-idempotency-key")
+        request_schema = None
+        if "requestBody" in op:
+            request_schema = spec.resolve(op["requestBody"]["content"]["application/json"]["schema"])
+        table_lines.append(
+            f"    {oid!r}: Operation(id={oid!r}, method={method!r}, path={path!r}, tag={tag!r}, "
+            f"sdk_method={op['x-sdk-method']!r}, deprecated={bool(op.get('deprecated'))!r}, "
+            f"replacement={op.get('x-replacement')!r}, public={op.get('security') == []!r}, "
+            f"paginated={paginated!r}, offset={'skip' in names!r}, idempotency_key={idem!r}, "
+            f"ok_statuses=frozenset({_py(_ok_statuses(op))}), single={item is None!r}, "
+            f"params={_py(_params_table(spec, op))}, body={_py(request_schema)}),"
+        )
+        imports_api.add(f"from truex_client.api.{_module_name(tag)} import {oid}")
+        # Method parameters: path params first, then the body's fields flattened, then the rest.
+        params: list[tuple[str, str, str | None]] = []
+        body_fields: list[tuple[str, str, bool]] = []
+        if body_model:
+            body_fields = _model_fields(package_dir / "models", body_model)
+            models.add(body_model)
+        for name, ann, default in sig.params:
+            if name == "body":
+                for fname, fann, has_default in body_fields:
+                    if fname in names:
+                        raise CodegenError(f"{oid}: body field {fname} collides with a parameter")
+                    if fname == idem:
+                        params.append((fname, "str | None", "None"))
+                    else:
+                        params.append((fname, fann, "UNSET" if has_default else None))
+            else:
+                params.append((name, ann, default))
+        for _, ann, _ in params:
+            models.update(w for w in re.findall(r"\b[A-Z]\w*\b", ann) if w in model_names)
+        models.update({envelope, data_model})
+        # Required parameters first (Python syntax), keeping the generator's order otherwise.
+        params.sort(key=lambda p: p[2] is not None)
+        if item is not None and paginated:
+            params.append(("max_items", "int | None", "None"))
+        by_tag[tag].append(
+            {
+                "oid": oid,
+                "name": op["x-sdk-method"],
+                "summary": op.get("summary", ""),
+                "description": op.get("description", ""),
+                "params": params,
+                "call_names": [n for n, _, _ in sig.params],
+                "body_model": body_model,
+                "body_fields": [f for f, _, _ in body_fields],
+                "idem": idem,
+                "envelope": envelope,
+                "item": item,
+                "data": data_model,
+                "paginated": paginated,
+                "deprecated": bool(op.get("deprecated")),
+                "replacement": op.get("x-replacement"),
+            }
+        )
+
+    uses_decimal = any(
+        re.search(r"\bDecimal\b", ann) for ms in by_tag.values() for m in ms for _, ann, _ in m["params"]
+    )
+    out: list[str] = [
+        '"""Typed resources of the TrueX API: one method per operation of openapi/truex.yaml.',
+        "",
+        "GENERATED by scripts/generate.py from the spec and the generated client - do not edit; change the",
+        "spec and run `make generate`.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "import builtins",
+        *(["from decimal import Decimal", ""] if uses_decimal else []),
+        "from typing import TYPE_CHECKING, Final",
+        "",
+        *sorted(imports_api),
+        "from truex_client.models import (",
+        *[f"    {m}," for m in sorted(models)],
+        ")",
+        "from truex_client.types import UNSET, Unset",
+        "",
+        "from .operations import Operation",
+        "from .raw import to_async_raw, to_async_raw_pages, to_raw",
+        "",
+        "if TYPE_CHECKING:",
+        "    from .api import AsyncAPI, SyncAPI",
+        "    from .pagination import AsyncPaginator, SyncPaginator",
+        "",
+        '__all__ = ["OPERATIONS", "AsyncResources", "SyncResources"]',
+        "",
+        "OPERATIONS: Final[dict[str, Operation]] = {",
+        *table_lines,
+        "}",
+        "",
+    ]
+
+    def signature(params: list[tuple[str, str, str | None]]) -> str:
+        parts = ["self", "*"] if params else ["self"]
+        for name, ann, default in params:
+            if keyword.iskeyword(name):
+                raise CodegenError(f"parameter {name} is a keyword")
+            parts.append(f"{name}: {ann}" + (f" = {default}" if default is not None else ""))
+        return ", ".join(parts)
+
+    def docstring(m: dict[str, Any]) -> list[str]:
+        lines = [f'        """{m["summary"]}.', ""]
+        if m["deprecated"]:
+            lines.append(f"        Deprecated: use ``{m['replacement']}`` instead; calling it warns.")
+            lines.append("")
+        desc = m["description"].replace("\\", "\\\\").replace('"""', "'''")
+        for para in desc.split("\n"):
+            lines.append(f"        {para}".rstrip())
+        lines.append(f"        Operation ``{m['oid']}``.")
+        lines.append('        """')
+        return lines
+
+    def kwargs(m: dict[str, Any]) -> str:
+        items = []
+        for name in m["call_names"]:
+            if name == "body":
+                fields = ", ".join(
+                    f"{f}=self._api.idempotency_key({f})" if f == m["idem"] else f"{f}={f}"
+                    for f in m["body_fields"]
+                )
+                items.append(f'"body": {m["body_model"]}({fields})')
+            else:
+                items.append(f'"{name}": {name}')
+        return "{" + ", ".join(items) + "}"
+
+    for flavour in ("sync", "async"):
+        is_async = flavour == "async"
+        prefix = "Async" if is_async else ""
+        fn = "asyncio_detailed" if is_async else "sync_detailed"
+        api_type = "AsyncAPI" if is_async else "SyncAPI"
+        for tag, methods in by_tag.items():
+            cls = f"{prefix}{_class_name(tag)}"
+            out += [
+                "",
+                f"class {cls}:",
+                f'    """{tag_docs.get(tag, tag).strip()}"""',
+                "",
+                f"    def __init__(self, api: {api_type}) -> None:",
+                "        self._api = api",
+                "",
+                "    @property",
+                f"    def with_raw_response(self) -> {cls}WithRawResponse:",
+                '        """The same methods, returning a :class:`~truex_ext.raw.RawResponse` (status, headers, ...)."""',
+                f"        return {cls}WithRawResponse(self)",
+            ]
+            for m in methods:
+                args = kwargs(m)
+                op_ref = f'OPERATIONS["{m["oid"]}"]'
+                if m["item"] is not None and m["paginated"]:
+                    pager = "AsyncPaginator" if is_async else "SyncPaginator"
+                    out += ["", f"    def {m['name']}({signature(m['params'])}) -> {pager}[{m['item']}]:"]
+                    out += docstring(m)
+                    out.append(
+                        f"        return self._api.paginate({op_ref}, {m['oid']}.{fn}, {args}, {m['envelope']}, "
+                        f"{m['item']}, max_items=max_items)"
+                    )
+                    continue
+                # builtins.list: a method named `list` shadows the builtin inside the class.
+                ret = f"builtins.list[{m['item']}]" if m["item"] is not None else m["data"]
+                asy = "async " if is_async else ""
+                awt = "await " if is_async else ""
+                out += ["", f"    {asy}def {m['name']}({signature(m['params'])}) -> {ret}:"]
+                out += docstring(m)
+                out.append(
+                    f"        page = {awt}self._api.call({op_ref}, {m['oid']}.{fn}, {args}, {m['envelope']})"
+                )
+                out.append("        return page.data")
+            # The raw twin: same parameters, returns RawResponse[...].
+            out += [
+                "",
+                "",
+                f"class {cls}WithRawResponse:",
+                f'    """Methods of :class:`{cls}` that return the raw response with the parsed body."""',
+                "",
+                f"    def __init__(self, resource: {cls}) -> None:",
+            ]
+            for m in methods:
+                pages = m["item"] is not None and m["paginated"]
+                wrap = ("to_async_raw_pages" if pages else "to_async_raw") if is_async else "to_raw"
+                out.append(f"        self.{m['name']} = {wrap}(resource.{m['name']})")
+        # The client's resource attributes.
+        out += [
+            "",
+            "",
+            f"class {prefix}Resources:",
+            f'    """The resources of the {"async " if is_async else ""}client, one attribute per tag of the spec."""',
+            "",
+            f"    def __init__(self, api: {api_type}) -> None:",
+        ]
+        for tag, attr in TAG_ATTRS.items():
+            out.append(f"        self.{attr}: {prefix}{_class_name(tag)} = {prefix}{_class_name(tag)}(api)")
+    out.append("")
+    # Renamed so the public names read `Resources` / `AsyncResources`.
+    text = "\n".join(out)
+    return text.replace("class Resources:", "class SyncResources:").replace(
+        "-> Resources", "-> SyncResources"
+    )

@@ -1,0 +1,285 @@
+"""The call loop every resource method goes through (sync and async).
+
+One call: check the arguments against the spec and warn if the operation is deprecated (before
+anything is sent), then send through the generated function - which builds the request, the
+``HmacAuth`` flow signs it and :class:`~truex_ext.transport.NormalisingTransport` normalises the
+response - retrying what is safe to retry, each attempt signed afresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import attrs
+import httpx
+from truex_client import Client
+from truex_client.errors import UnexpectedStatus
+from truex_client.types import Response, Unset
+
+from . import logs
+from .auth import Credentials
+from .context import current_operation, response_received
+from .deprecation import DeprecationInfo, parse_deprecation, warn_deprecated
+from .errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    CredentialsRequiredError,
+    TruexError,
+)
+from .operations import Operation
+from .pagination import AsyncPaginator, Page, SyncPaginator
+from .raw import record
+from .retries import RetryPolicy, is_idempotent, parse_retry_after
+from .validation import validate_request
+
+T = TypeVar("T")
+I = TypeVar("I")  # noqa: E741 - the item type of a page
+
+
+@attrs.frozen
+class ClientConfig:
+    """Everything a client was configured with (``with_options`` evolves a copy)."""
+
+    base_url: str
+    credentials: Credentials | None
+    api_version: str
+    timeout: httpx.Timeout
+    retry: RetryPolicy
+    correct_clock_skew: bool = False
+
+
+class BaseAPI:
+    def __init__(
+        self,
+        config: ClientConfig,
+        http: Client,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.config = config
+        self.http = http
+        self._monotonic = monotonic
+        self._wall_clock = wall_clock
+        self._rand = rand
+
+    @staticmethod
+    def idempotency_key(given: str | None) -> str:
+        """The caller's key, or a fresh UUIDv4 - made once per call and reused on every attempt."""
+        return given if given is not None else str(uuid.uuid4())
+
+    def version_of(self, kwargs: dict[str, Any]) -> str:
+        sent = kwargs.get("x_truex_version")
+        return self.config.api_version if sent is None or isinstance(sent, Unset) else str(sent)
+
+    def prepare(self, op: Operation, kwargs: dict[str, Any]) -> None:
+        if not op.public and self.config.credentials is None:
+            raise CredentialsRequiredError(
+                f"{op.id} needs credentials: pass api_key/api_secret/client_id or set TRUEX_API_KEY, "
+                "TRUEX_API_SECRET and TRUEX_CLIENT_ID"
+            )
+        validate_request(op, kwargs)
+        if op.deprecated:
+            from ._resources import OPERATIONS  # the table is generated next to the resources
+
+            successor = OPERATIONS[op.replacement] if op.replacement else None
+            replacement = (
+                f"{successor.method} {successor.path} ({successor.sdk_method})" if successor else None
+            )
+            warn_deprecated(op.method, op.path, DeprecationInfo(), replacement, stacklevel=4)
+
+    def retry_delay(self, exc: APIError_, op: Operation, attempt: int, started: float) -> float | None:
+        """Seconds to wait before the next attempt, or None to give up and raise ``exc``."""
+        policy = self.config.retry
+        status = exc.status_code if isinstance(exc, APIStatusError) else None
+        retry_after = None
+        if isinstance(exc, APIStatusError):
+            retry_after = parse_retry_after(exc.headers.get("retry-after"), self._wall_clock())
+            if retry_after is not None and retry_after > policy.retry_after_cap:
+                return None  # never come back sooner than the exchange asked
+        delay = policy.delay(attempt, retry_after, self._rand)
+        retry = policy.should_retry(
+            attempt=attempt,
+            status=status,
+            connection_error=status is None,
+            idempotent=is_idempotent(op.method, op.idempotency_key is not None),
+            elapsed=self._monotonic() - started,
+            next_delay=delay,
+        )
+        return delay if retry else None
+
+    def finish(self, op: Operation, response: Response[Any], model: type[T], started: float) -> T:
+        elapsed_ms = (self._monotonic() - started) * 1000
+        request_id = response.headers.get("x-request-id")
+        logs.log_request(op.method, op.path, int(response.status_code), request_id, elapsed_ms)
+        warn_deprecated(op.method, op.path, parse_deprecation(response.headers), stacklevel=4)
+        parsed = response.parsed
+        if not isinstance(parsed, model):
+            raise APIResponseValidationError(
+                f"{op.id}: expected {model.__name__}, got {type(parsed).__name__} (status {response.status_code})",
+                method=op.method,
+                url=op.path,
+            )
+        record(response)
+        return parsed
+
+    def failed(self, op: Operation, exc: Exception, started: float) -> TruexError:
+        """Log a failed attempt; return the exception to raise (parse errors become typed)."""
+        status = exc.status_code if isinstance(exc, APIStatusError) else None
+        request_id = exc.request_id if isinstance(exc, APIStatusError) else None
+        logs.log_request(op.method, op.path, status, request_id, (self._monotonic() - started) * 1000)
+        if isinstance(exc, TruexError):
+            return exc
+        return APIResponseValidationError(
+            f"{op.id}: the response does not parse: {exc}", method=op.method, url=op.path
+        )
+
+
+APIError_ = APIStatusError | APIConnectionError
+# What the generated code raises while parsing a body that is not what the spec says.
+_PARSE_ERRORS = (KeyError, TypeError, ValueError, UnexpectedStatus)
+
+
+class SyncAPI(BaseAPI):
+    """The call loop for :class:`truex_ext.Truex`."""
+
+    def __init__(
+        self, config: ClientConfig, http: Client, *, sleep: Callable[[float], None] = time.sleep, **kw: Any
+    ):
+        super().__init__(config, http, **kw)
+        self._sleep = sleep
+
+    def call(
+        self, op: Operation, fn: Callable[..., Response[Any]], kwargs: dict[str, Any], model: type[T]
+    ) -> T:
+        self.prepare(op, kwargs)
+        return self._send(op, fn, kwargs, model)[0]
+
+    def paginate(
+        self,
+        op: Operation,
+        fn: Callable[..., Response[Any]],
+        kwargs: dict[str, Any],
+        page_model: type[Any],
+        item: type[I],
+        *,
+        max_items: int | None,
+    ) -> SyncPaginator[I]:
+        self.prepare(op, kwargs)
+
+        def fetch(page_kwargs: dict[str, Any]) -> Page[I]:
+            parsed, response = self._send(op, fn, page_kwargs, page_model)
+            return Page(items=parsed.data, next_cursor=parsed.pagination.next_cursor, response=response)
+
+        return SyncPaginator(
+            fetch, kwargs, offset=op.offset, version=self.version_of(kwargs), max_items=max_items
+        )
+
+    def _send(
+        self, op: Operation, fn: Callable[..., Response[Any]], kwargs: dict[str, Any], model: type[T]
+    ) -> tuple[T, Response[Any]]:
+        started = self._monotonic()
+        attempt = 0
+        while True:
+            token = current_operation.set(op)
+            seen = response_received.set(False)
+            try:
+                response = fn(client=self.http, **kwargs)
+            except (APIStatusError, APIConnectionError) as exc:
+                delay = self.retry_delay(exc, op, attempt, started)
+                if delay is None:
+                    raise self.failed(op, exc, started) from None
+                self._sleep(delay)
+                attempt += 1
+                continue
+            except _PARSE_ERRORS as exc:
+                if not response_received.get():
+                    raise  # not a response problem: a bug, surfaced as it is
+                raise self.failed(op, exc, started) from exc
+            finally:
+                response_received.reset(seen)
+                current_operation.reset(token)
+            return self.finish(op, response, model, started), response
+
+
+class AsyncAPI(BaseAPI):
+    """The call loop for :class:`truex_ext.AsyncTruex`."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        http: Client,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        **kw: Any,
+    ):
+        super().__init__(config, http, **kw)
+        self._sleep = sleep
+
+    async def call(
+        self,
+        op: Operation,
+        fn: Callable[..., Awaitable[Response[Any]]],
+        kwargs: dict[str, Any],
+        model: type[T],
+    ) -> T:
+        self.prepare(op, kwargs)
+        parsed, _ = await self._send(op, fn, kwargs, model)
+        return parsed
+
+    def paginate(
+        self,
+        op: Operation,
+        fn: Callable[..., Awaitable[Response[Any]]],
+        kwargs: dict[str, Any],
+        page_model: type[Any],
+        item: type[I],
+        *,
+        max_items: int | None,
+    ) -> AsyncPaginator[I]:
+        self.prepare(op, kwargs)
+
+        async def fetch(page_kwargs: dict[str, Any]) -> Page[I]:
+            parsed, response = await self._send(op, fn, page_kwargs, page_model)
+            return Page(items=parsed.data, next_cursor=parsed.pagination.next_cursor, response=response)
+
+        return AsyncPaginator(
+            fetch, kwargs, offset=op.offset, version=self.version_of(kwargs), max_items=max_items
+        )
+
+    async def _send(
+        self,
+        op: Operation,
+        fn: Callable[..., Awaitable[Response[Any]]],
+        kwargs: dict[str, Any],
+        model: type[T],
+    ) -> tuple[T, Response[Any]]:
+        started = self._monotonic()
+        attempt = 0
+        while True:
+            token = current_operation.set(op)
+            seen = response_received.set(False)
+            try:
+                response = await fn(client=self.http, **kwargs)
+            except (APIStatusError, APIConnectionError) as exc:
+                delay = self.retry_delay(exc, op, attempt, started)
+                if delay is None:
+                    raise self.failed(op, exc, started) from None
+                await self._sleep(delay)
+                attempt += 1
+                continue
+            except _PARSE_ERRORS as exc:
+                if not response_received.get():
+                    raise  # not a response problem: a bug, surfaced as it is
+                raise self.failed(op, exc, started) from exc
+            finally:
+                response_received.reset(seen)
+                current_operation.reset(token)
+            return self.finish(op, response, model, started), response

@@ -1,0 +1,305 @@
+"""``Truex`` and ``AsyncTruex``: the clients integration teams import.
+
+from decimal import Decimal
+from truex_ext import Truex
+from truex_client.models import NewOrderInfo, OrderType, Side
+
+with Truex() as client:                      # TRUEX_API_KEY, TRUEX_API_SECRET, TRUEX_CLIENT_ID, ...
+    for instrument in client.instruments.list():
+        print(instrument.info.symbol)
+    order = client.orders.create(info=NewOrderInfo(
+        client_id=client.client_id, instrument_id="...", qty=Decimal("0.01"),
+        price=Decimal("75000.50"), side=Side.BUY, type_=OrderType.LIMIT))
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, Self
+
+import attrs
+import httpx
+from truex_client import Client
+from truex_client.models import ApiVersion
+
+from . import logs
+from ._resources import AsyncResources, SyncResources
+from .api import AsyncAPI, ClientConfig, SyncAPI
+from .auth import Credentials, HmacAuth
+from .retries import RetryPolicy
+from .transport import NormalisingTransport
+from .versions import HEADER, resolve_version
+
+__version__ = "0.1.0"
+
+#: Where the client goes unless told otherwise: the local sandbox, so that a bot never reaches prod by
+#: accident. Prod is ``PROD_URL`` (or ``TRUEX_BASE_URL``).
+SANDBOX_URL = "http://127.0.0.1:8765"
+PROD_URL = "https://prod.truex.co"
+UAT_URL = "https://api.uat.truex.co"
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+_UNSET: Any = object()
+
+
+def _config(
+    *,
+    api_key: str | None,
+    api_secret: str | None,
+    client_id: str | None,
+    base_url: str | None,
+    api_version: str | ApiVersion | None,
+    timeout: float | httpx.Timeout | None,
+    max_retries: int | None,
+    retry_policy: RetryPolicy | None,
+    correct_clock_skew: bool,
+    environ: Mapping[str, str],
+) -> ClientConfig:
+    key = api_key or environ.get("TRUEX_API_KEY") or None
+    secret = api_secret or environ.get("TRUEX_API_SECRET") or None
+    cid = client_id or environ.get("TRUEX_CLIENT_ID") or None
+    credentials = None
+    if key and secret:
+        credentials = Credentials(api_key=key, secret=secret, client_id=cid)
+    elif key or secret:
+        missing = "api_secret (TRUEX_API_SECRET)" if key else "api_key (TRUEX_API_KEY)"
+        raise ValueError(f"credentials: {missing} is missing; give both or neither")
+    policy = retry_policy or RetryPolicy()
+    if max_retries is not None:
+        policy = attrs.evolve(policy, max_retries=max_retries)
+    return ClientConfig(
+        base_url=(base_url or environ.get("TRUEX_BASE_URL") or SANDBOX_URL).rstrip("/"),
+        credentials=credentials,
+        api_version=resolve_version(api_version or environ.get("TRUEX_API_VERSION") or None),
+        timeout=timeout
+        if isinstance(timeout, httpx.Timeout)
+        else httpx.Timeout(timeout)
+        if timeout
+        else DEFAULT_TIMEOUT,
+        retry=policy,
+        correct_clock_skew=correct_clock_skew,
+    )
+
+
+class _Shared:
+    """What a client and its ``with_options`` copies share: the connection pools and the clock skew."""
+
+    def __init__(self, transport: NormalisingTransport) -> None:
+        self.transport = transport
+
+
+def _generated_client(config: ClientConfig, shared: _Shared, clock: Callable[[], float]) -> Client:
+    auth = None
+    if config.credentials is not None:
+        auth = HmacAuth(
+            config.credentials,
+            clock=clock,
+            skew=shared.transport.skew,
+            correct_skew=config.correct_clock_skew,
+        )
+    return Client(
+        base_url=config.base_url,
+        headers={HEADER: config.api_version, "User-Agent": f"truex-cefi/{__version__} python-httpx"},
+        timeout=config.timeout,
+        raise_on_unexpected_status=True,
+        follow_redirects=False,
+        httpx_args={"transport": shared.transport, "auth": auth},
+    )
+
+
+class _ClientBase:
+    _config: ClientConfig
+    _shared: _Shared
+    _owner: bool
+
+    @property
+    def client_id(self) -> str | None:
+        """The exchange client id this client acts for (``TRUEX_CLIENT_ID``), if any."""
+        return self._config.credentials.client_id if self._config.credentials else None
+
+    @property
+    def base_url(self) -> str:
+        return self._config.base_url
+
+    @property
+    def api_version(self) -> str:
+        return self._config.api_version
+
+    @property
+    def clock_offset(self) -> float | None:
+        """Server clock minus local clock, in seconds, as measured from responses' ``Date`` header."""
+        return self._shared.transport.skew.offset
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(base_url={self._config.base_url!r}, api_version={self._config.api_version!r}, "
+            f"credentials={self._config.credentials!r})"
+        )
+
+    def _evolve(
+        self,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int | None,
+        api_version: str | ApiVersion | None,
+    ) -> ClientConfig:
+        config = self._config
+        if timeout is not None:
+            config = attrs.evolve(
+                config, timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+            )
+        if max_retries is not None:
+            config = attrs.evolve(config, retry=attrs.evolve(config.retry, max_retries=max_retries))
+        if api_version is not None:
+            config = attrs.evolve(config, api_version=resolve_version(api_version))
+        return config
+
+
+class Truex(SyncResources, _ClientBase):
+    """The synchronous TrueX client; every operation of the spec, grouped by tag.
+
+    Arguments default to the environment: ``TRUEX_API_KEY``, ``TRUEX_API_SECRET``, ``TRUEX_CLIENT_ID``,
+    ``TRUEX_BASE_URL`` (default: the local sandbox), ``TRUEX_API_VERSION`` (default ``v2026_01_23``).
+    Without credentials only the public operations (service, assets, instruments, market data) work.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        client_id: str | None = None,
+        base_url: str | None = None,
+        api_version: str | ApiVersion | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        retry_policy: RetryPolicy | None = None,
+        correct_clock_skew: bool = False,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        environ: Mapping[str, str] | None = None,
+        _config: ClientConfig | None = None,
+        _shared: _Shared | None = None,
+    ) -> None:
+        env = os.environ if environ is None else environ
+        logs.setup_from_env(env)
+        self._config = _config or _config_from(locals(), env)
+        if self._config.credentials is not None:
+            logs.register_secret(self._config.credentials.secret)
+        self._owner = _shared is None
+        self._shared = _shared or _Shared(NormalisingTransport(sync=transport, clock=clock))
+        self._clock, self._sleep = clock, sleep
+        self._http = _generated_client(self._config, self._shared, clock)
+        self._api = SyncAPI(self._config, self._http, sleep=sleep, wall_clock=clock)
+        super().__init__(self._api)
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        api_version: str | ApiVersion | None = None,
+    ) -> Truex:
+        """A copy with other options, sharing this client's connections.
+
+        >>> client.with_options(max_retries=0).orders.cancel("799477895858487977")  # doctest: +SKIP
+        """
+        return Truex(
+            _config=self._evolve(timeout, max_retries, api_version),
+            _shared=self._shared,
+            clock=self._clock,
+            sleep=self._sleep,
+        )
+
+    def close(self) -> None:
+        """Close the connections (a ``with_options`` copy leaves them to the client it came from)."""
+        if self._owner:
+            self._http.get_httpx_client().close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class AsyncTruex(AsyncResources, _ClientBase):
+    """The asynchronous TrueX client: the same methods as :class:`Truex`, awaited."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        client_id: str | None = None,
+        base_url: str | None = None,
+        api_version: str | ApiVersion | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        retry_policy: RetryPolicy | None = None,
+        correct_clock_skew: bool = False,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Any] | None = None,
+        environ: Mapping[str, str] | None = None,
+        _config: ClientConfig | None = None,
+        _shared: _Shared | None = None,
+    ) -> None:
+        env = os.environ if environ is None else environ
+        logs.setup_from_env(env)
+        self._config = _config or _config_from(locals(), env)
+        if self._config.credentials is not None:
+            logs.register_secret(self._config.credentials.secret)
+        self._owner = _shared is None
+        self._shared = _shared or _Shared(NormalisingTransport(async_=transport, clock=clock))
+        self._clock, self._sleep = clock, sleep
+        self._http = _generated_client(self._config, self._shared, clock)
+        extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
+        self._api = AsyncAPI(self._config, self._http, wall_clock=clock, **extra)
+        super().__init__(self._api)
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        api_version: str | ApiVersion | None = None,
+    ) -> AsyncTruex:
+        """A copy with other options, sharing this client's connections."""
+        return AsyncTruex(
+            _config=self._evolve(timeout, max_retries, api_version),
+            _shared=self._shared,
+            clock=self._clock,
+            sleep=self._sleep,
+        )
+
+    async def close(self) -> None:
+        if self._owner:
+            await self._http.get_async_httpx_client().aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+
+def _config_from(args: Mapping[str, Any], environ: Mapping[str, str]) -> ClientConfig:
+    return _config(
+        api_key=args["api_key"],
+        api_secret=args["api_secret"],
+        client_id=args["client_id"],
+        base_url=args["base_url"],
+        api_version=args["api_version"],
+        timeout=args["timeout"],
+        max_retries=args["max_retries"],
+        retry_policy=args["retry_policy"],
+        correct_clock_skew=args["correct_clock_skew"],
+        environ=environ,
+    )

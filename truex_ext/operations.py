@@ -1,0 +1,29 @@
+"""What the machinery needs to know about one operation of the spec (the table is generated)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+
+@attrs.frozen(slots=True)
+class Operation:
+    """One operation of ``openapi/truex.yaml``; instances live in ``truex_ext._resources.OPERATIONS``."""
+
+    id: str
+    method: str
+    path: str
+    tag: str
+    sdk_method: str
+    deprecated: bool
+    replacement: str | None
+    public: bool
+    paginated: bool  # takes a `cursor` (v2026_01_23 pagination)
+    offset: bool  # takes `skip` (v2024_01_01 offset pagination)
+    idempotency_key: str | None  # body field that makes a retry safe (create_order: external_id)
+    ok_statuses: frozenset[int]  # statuses documented with a non-problem body (health's 503)
+    single: bool  # the response is {"data": {...}} rather than a list
+    params: Mapping[str, Any] = attrs.field(repr=False)
+    body: Mapping[str, Any] | None = attrs.field(repr=False)

@@ -1,0 +1,129 @@
+"""The one place responses are normalised, beneath auth and above the network (sync and async).
+
+* every non-2xx becomes a typed :mod:`truex_ext.errors` exception (RFC 7807 at the top level, inside
+  ``{"error": ...}``, or a non-JSON body such as a proxy's HTML 502), so the generated parser only ever
+  sees success bodies;
+* a ``v2024_01_01`` body (raw arrays and objects) is wrapped into the ``v2026_01_23`` envelope the spec
+  describes, so users get one set of types whatever version they pin;
+* connection failures and timeouts become :class:`APIConnectionError` / :class:`APITimeoutError`;
+* the server's ``Date`` header feeds the clock-skew tracker.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from .auth import ClockSkew
+from .context import current_operation, response_received
+from .errors import APIConnectionError, APITimeoutError, make_status_error
+from .versions import HEADER, SERVER_DEFAULT_VERSION
+
+_V2024 = SERVER_DEFAULT_VERSION
+_DROP = {"content-length", "content-encoding", "transfer-encoding"}
+
+
+class NormalisingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Wraps the real transports; pass it to both httpx clients (it implements both interfaces)."""
+
+    def __init__(
+        self,
+        sync: httpx.BaseTransport | None = None,
+        async_: httpx.AsyncBaseTransport | None = None,
+        *,
+        skew: ClockSkew | None = None,
+        clock: Callable[[], float] = time.time,
+        limits: httpx.Limits | None = None,
+    ) -> None:
+        limits = limits or httpx.Limits()
+        self._sync = sync if sync is not None else httpx.HTTPTransport(limits=limits)
+        self._async = async_ if async_ is not None else httpx.AsyncHTTPTransport(limits=limits)
+        self.skew = skew if skew is not None else ClockSkew()
+        self._clock = clock
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = self._sync.handle_request(request)
+            response.read()
+        except httpx.TimeoutException as exc:
+            raise APITimeoutError(f"timed out: {exc}", method=request.method, url=request.url.path) from exc
+        except httpx.TransportError as exc:
+            raise APIConnectionError(
+                f"connection failed: {exc}", method=request.method, url=request.url.path
+            ) from exc
+        return self._normalise(request, response)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = await self._async.handle_async_request(request)
+            await response.aread()
+        except httpx.TimeoutException as exc:
+            raise APITimeoutError(f"timed out: {exc}", method=request.method, url=request.url.path) from exc
+        except httpx.TransportError as exc:
+            raise APIConnectionError(
+                f"connection failed: {exc}", method=request.method, url=request.url.path
+            ) from exc
+        return self._normalise(request, response)
+
+    def close(self) -> None:
+        self._sync.close()
+
+    async def aclose(self) -> None:
+        await self._async.aclose()
+
+    def _normalise(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        self.skew.observe(response.headers.get("date"), self._clock())
+        op = current_operation.get()
+        status = response.status_code
+        if not 200 <= status < 300 and (op is None or status not in op.ok_statuses):
+            raise make_status_error(
+                status,
+                response.headers,
+                response.content,
+                request.method,
+                request.url.path,
+                skew_offset=self.skew.offset,
+            )
+        response_received.set(True)
+        if request.headers.get(HEADER, _V2024) != _V2024:
+            return response  # already the shape the spec describes: no copy on the fast path
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            return response  # not JSON: let the parser report it with the operation's name
+        wrapped = envelope(body, single=None if op is None else op.single)
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DROP]
+        return httpx.Response(
+            status,
+            headers=headers,
+            content=json.dumps(wrapped, separators=(",", ":")).encode(),
+            request=request,
+            extensions=response.extensions,
+        )
+
+
+def envelope(body: Any, *, single: bool | None) -> Any:
+    """A ``v2024_01_01`` body in the ``v2026_01_23`` shape.
+
+    ``single`` says what the operation returns (None: guess from the JSON type). A lookup answered with a
+    one-element array, as v2024 often does, becomes the object.
+
+    >>> envelope([{"id": "1"}], single=False)
+    {'data': [{'id': '1'}], 'pagination': {'size': 1, 'next_cursor': None}}
+    >>> envelope([{"id": "1"}], single=True)
+    {'data': {'id': '1'}}
+    """
+    if isinstance(body, dict) and "data" in body:
+        return body  # already enveloped (a server that ignores the header)
+    if single is None:
+        single = not isinstance(body, list)
+    if single:
+        if isinstance(body, list) and len(body) == 1:
+            body = body[0]
+        return {"data": body}
+    items = body if isinstance(body, list) else [body]
+    return {"data": items, "pagination": {"size": len(items), "next_cursor": None}}

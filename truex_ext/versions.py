@@ -1,0 +1,26 @@
+"""API versions (the ``X-Truex-Version`` header): which one is pinned, and which ones exist."""
+
+from __future__ import annotations
+
+from truex_client.models import ApiVersion
+
+HEADER = "X-Truex-Version"
+#: What this SDK sends unless told otherwise: the version that survives the 2026-08-05 sunset.
+DEFAULT_VERSION = ApiVersion.V2026_01_23.value
+#: What the server assumes when the header is absent (deprecated, raw bodies, offset pagination).
+SERVER_DEFAULT_VERSION = ApiVersion.V2024_01_01.value
+SUPPORTED_VERSIONS = tuple(v.value for v in ApiVersion)
+
+
+def resolve_version(version: str | ApiVersion | None) -> str:
+    """The header value for ``version`` (None: the pinned default); an unknown one is a ValueError.
+
+    >>> resolve_version("v2024_01_01")
+    'v2024_01_01'
+    """
+    if version is None:
+        return DEFAULT_VERSION
+    value = version.value if isinstance(version, ApiVersion) else version
+    if value not in SUPPORTED_VERSIONS:
+        raise ValueError(f"api_version: must be one of {', '.join(SUPPORTED_VERSIONS)}, not {value!r}")
+    return value
