@@ -14,7 +14,7 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     *,
     query: str | Unset = UNSET,
-    skip: int | Unset = 0,
+    skip: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
     size: int | Unset = 10,
     x_truex_version: ApiVersion | Unset = UNSET,
@@ -119,7 +119,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     query: str | Unset = UNSET,
-    skip: int | Unset = 0,
+    skip: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
     size: int | Unset = 10,
     x_truex_version: ApiVersion | Unset = UNSET,
@@ -132,7 +132,7 @@ def sync_detailed(
     Args:
         query (str | Unset):  Example:
             {"columns":[{"name":"status","filter":[{"$in":["REJECTED","CANCELED"]}]}]}.
-        skip (int | Unset):  Default: 0.
+        skip (int | Unset):
         cursor (str | Unset):  Example: b2Zmc2V0OjEw.
         size (int | Unset):  Default: 10. Example: 10.
         x_truex_version (ApiVersion | Unset): An API version for the X-Truex-Version header.
@@ -165,7 +165,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     query: str | Unset = UNSET,
-    skip: int | Unset = 0,
+    skip: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
     size: int | Unset = 10,
     x_truex_version: ApiVersion | Unset = UNSET,
@@ -178,7 +178,7 @@ def sync(
     Args:
         query (str | Unset):  Example:
             {"columns":[{"name":"status","filter":[{"$in":["REJECTED","CANCELED"]}]}]}.
-        skip (int | Unset):  Default: 0.
+        skip (int | Unset):
         cursor (str | Unset):  Example: b2Zmc2V0OjEw.
         size (int | Unset):  Default: 10. Example: 10.
         x_truex_version (ApiVersion | Unset): An API version for the X-Truex-Version header.
@@ -206,7 +206,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     query: str | Unset = UNSET,
-    skip: int | Unset = 0,
+    skip: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
     size: int | Unset = 10,
     x_truex_version: ApiVersion | Unset = UNSET,
@@ -219,7 +219,7 @@ async def asyncio_detailed(
     Args:
         query (str | Unset):  Example:
             {"columns":[{"name":"status","filter":[{"$in":["REJECTED","CANCELED"]}]}]}.
-        skip (int | Unset):  Default: 0.
+        skip (int | Unset):
         cursor (str | Unset):  Example: b2Zmc2V0OjEw.
         size (int | Unset):  Default: 10. Example: 10.
         x_truex_version (ApiVersion | Unset): An API version for the X-Truex-Version header.
@@ -250,7 +250,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     query: str | Unset = UNSET,
-    skip: int | Unset = 0,
+    skip: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
     size: int | Unset = 10,
     x_truex_version: ApiVersion | Unset = UNSET,
@@ -263,7 +263,7 @@ async def asyncio(
     Args:
         query (str | Unset):  Example:
             {"columns":[{"name":"status","filter":[{"$in":["REJECTED","CANCELED"]}]}]}.
-        skip (int | Unset):  Default: 0.
+        skip (int | Unset):
         cursor (str | Unset):  Example: b2Zmc2V0OjEw.
         size (int | Unset):  Default: 10. Example: 10.
         x_truex_version (ApiVersion | Unset): An API version for the X-Truex-Version header.

@@ -14,7 +14,7 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     *,
     timestamp: str,
-    skip: int | Unset = 0,
+    skip: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
     size: int | Unset = 10,
     x_truex_version: ApiVersion | Unset = UNSET,
@@ -119,7 +119,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     timestamp: str,
-    skip: int | Unset = 0,
+    skip: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
     size: int | Unset = 10,
     x_truex_version: ApiVersion | Unset = UNSET,
@@ -131,7 +131,7 @@ def sync_detailed(
     Args:
         timestamp (str): Unix time in nanoseconds as a numeric string. Example:
             1752156263825281640.
-        skip (int | Unset):  Default: 0.
+        skip (int | Unset):
         cursor (str | Unset):  Example: b2Zmc2V0OjEw.
         size (int | Unset):  Default: 10. Example: 10.
         x_truex_version (ApiVersion | Unset): An API version for the X-Truex-Version header.
@@ -164,7 +164,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     timestamp: str,
-    skip: int | Unset = 0,
+    skip: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
     size: int | Unset = 10,
     x_truex_version: ApiVersion | Unset = UNSET,
@@ -176,7 +176,7 @@ def sync(
     Args:
         timestamp (str): Unix time in nanoseconds as a numeric string. Example:
             1752156263825281640.
-        skip (int | Unset):  Default: 0.
+        skip (int | Unset):
         cursor (str | Unset):  Example: b2Zmc2V0OjEw.
         size (int | Unset):  Default: 10. Example: 10.
         x_truex_version (ApiVersion | Unset): An API version for the X-Truex-Version header.
@@ -204,7 +204,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     timestamp: str,
-    skip: int | Unset = 0,
+    skip: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
     size: int | Unset = 10,
     x_truex_version: ApiVersion | Unset = UNSET,
@@ -216,7 +216,7 @@ async def asyncio_detailed(
     Args:
         timestamp (str): Unix time in nanoseconds as a numeric string. Example:
             1752156263825281640.
-        skip (int | Unset):  Default: 0.
+        skip (int | Unset):
         cursor (str | Unset):  Example: b2Zmc2V0OjEw.
         size (int | Unset):  Default: 10. Example: 10.
         x_truex_version (ApiVersion | Unset): An API version for the X-Truex-Version header.
@@ -247,7 +247,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     timestamp: str,
-    skip: int | Unset = 0,
+    skip: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
     size: int | Unset = 10,
     x_truex_version: ApiVersion | Unset = UNSET,
@@ -259,7 +259,7 @@ async def asyncio(
     Args:
         timestamp (str): Unix time in nanoseconds as a numeric string. Example:
             1752156263825281640.
-        skip (int | Unset):  Default: 0.
+        skip (int | Unset):
         cursor (str | Unset):  Example: b2Zmc2V0OjEw.
         size (int | Unset):  Default: 10. Example: 10.
         x_truex_version (ApiVersion | Unset): An API version for the X-Truex-Version header.

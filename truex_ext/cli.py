@@ -1,0 +1,330 @@
+"""``truex``: the TrueX API from the shell.
+
+    truex health
+    truex instruments
+    truex book BTC-PYUSD
+    truex quote BTC-PYUSD --side BUY --qty 1 --unit BASE
+    truex balances
+    truex orders list|active|status REF
+    truex order create BTC-PYUSD --side BUY --qty 0.01 --price 75000.50
+    truex order modify ORDER_ID --qty 0.02 --price 75001
+    truex order cancel ORDER_ID
+    truex trades
+    truex transfers [--active]
+
+Credentials come from ``TRUEX_API_KEY``, ``TRUEX_API_SECRET``, ``TRUEX_CLIENT_ID``; ``--base-url`` (or
+``TRUEX_BASE_URL``) points it at prod, UAT or the sandbox (the default). ``--json`` prints machine
+output. Errors are one line on stderr and a non-zero exit; secrets are never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:  # the client is imported only when a command runs: `truex --help` stays fast
+    from .client import Truex
+
+# Exit statuses: 1 an API or network error, 2 bad usage or bad input.
+EXIT_API, EXIT_USAGE = 1, 2
+DAY_NS = 24 * 3600 * 10**9
+
+
+def _decimal(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a decimal number") from None
+    if not value.is_finite():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite decimal number")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="truex", description="The TrueX CeFi REST API from the shell.")
+    parser.add_argument("--base-url", help="API host (default: $TRUEX_BASE_URL or the local sandbox)")
+    parser.add_argument("--api-version", help="X-Truex-Version (default: v2026_01_23)")
+    parser.add_argument("--json", action="store_true", help="machine-readable JSON output")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("health", help="service health")
+    sub.add_parser("versions", help="supported API versions")
+    sub.add_parser("instruments", help="tradeable instruments")
+    book = sub.add_parser("book", help="best bid and offer of an instrument")
+    book.add_argument("symbol")
+    quote = sub.add_parser("quote", help="VWAP quote from the live book")
+    quote.add_argument("symbol")
+    quote.add_argument("--side", choices=["BUY", "SELL"], required=True)
+    quote.add_argument("--qty", type=_decimal, required=True)
+    quote.add_argument("--unit", choices=["BASE", "QUOTE"], default="BASE")
+    sub.add_parser("balances", help="balances of your clients")
+
+    orders = sub.add_parser("orders", help="query orders")
+    osub = orders.add_subparsers(dest="what", required=True, metavar="list|active|status")
+    olist = osub.add_parser("list", help="orders of the last 24 hours (all pages)")
+    olist.add_argument(
+        "--query", help='JSON filter, e.g. \'{"columns":[{"name":"status","filter":[{"$in":["FILLED"]}]}]}\''
+    )
+    olist.add_argument("--max", type=int, dest="max_items", help="stop after this many orders")
+    osub.add_parser("active", help="active orders")
+    ostatus = osub.add_parser("status", help="status of one order")
+    ostatus.add_argument("ref")
+    ostatus.add_argument("--client-id", action="store_true", help="REF is the external (client) order id")
+
+    order = sub.add_parser("order", help="create, modify or cancel an order")
+    asub = order.add_subparsers(dest="action", required=True, metavar="create|modify|cancel")
+    create = asub.add_parser("create", help="place an order")
+    create.add_argument("symbol")
+    create.add_argument("--side", choices=["BUY", "SELL"], required=True)
+    create.add_argument("--qty", type=_decimal, required=True)
+    create.add_argument("--price", type=_decimal, help="limit price (omit with --type MARKET)")
+    create.add_argument("--type", choices=["LIMIT", "MARKET"], default="LIMIT")
+    create.add_argument("--tif", choices=["GTC", "IOC"], default="GTC")
+    create.add_argument("--post-only", action="store_true", help="ALO: rejected if it would take liquidity")
+    create.add_argument("--external-id", help="client order id (default: a fresh UUIDv4)")
+    modify = asub.add_parser("modify", help="change the total quantity and price of an order")
+    modify.add_argument("order_id")
+    modify.add_argument("--qty", type=_decimal, required=True, help="new TOTAL quantity")
+    modify.add_argument("--price", type=_decimal, required=True)
+    cancel = asub.add_parser("cancel", help="cancel an order")
+    cancel.add_argument("ref")
+    cancel.add_argument("--client-id", action="store_true", help="REF is the external (client) order id")
+
+    trades = sub.add_parser("trades", help="your trades of the last 24 hours")
+    trades.add_argument("--max", type=int, dest="max_items")
+    transfers = sub.add_parser("transfers", help="your transfers of the last 24 hours")
+    transfers.add_argument("--active", action="store_true", help="only transfers not yet final")
+    return parser
+
+
+def _client_id(client: Truex) -> str:
+    if client.client_id:
+        return client.client_id
+    first = next(iter(client.clients.list()), None)
+    if first is None:
+        raise LookupError("no client is tied to this API key")
+    return str(first.id)
+
+
+def _instrument_id(client: Truex, symbol: str) -> str:
+    for instrument in client.instruments.list(symbol=symbol):
+        if instrument.info.symbol == symbol:
+            return instrument.id
+    raise LookupError(f"no instrument with symbol {symbol!r}")
+
+
+def _progress(items: Iterable[Any], noun: str, stream: TextIO) -> Iterable[Any]:
+    """Yield ``items``, showing a running count on a terminal (a long history export takes a while)."""
+    live = stream.isatty()
+    count = 0
+    for count, item in enumerate(items, 1):
+        if live and count % 100 == 0:
+            stream.write(f"\r{count} {noun} fetched...")
+            stream.flush()
+        yield item
+    if live and count >= 100:
+        stream.write(f"\r{count} {noun} fetched.   \n")
+
+
+def _run(args: argparse.Namespace, client: Truex, err: TextIO) -> Any:
+    from truex_client.models import (
+        ExecInstFlag,
+        IdType,
+        ModifyOrderInfo,
+        NewOrderInfo,
+        OrderType,
+        QtyUnit,
+        Side,
+        TimeInForce,
+    )
+
+    if args.command == "health":
+        return client.service.health()
+    if args.command == "versions":
+        return client.service.versions()
+    if args.command == "instruments":
+        return list(client.instruments.list(size=100))
+    if args.command == "book":
+        return client.market.quotes(instrument_id=_instrument_id(client, args.symbol)).first_page().items
+    if args.command == "quote":
+        return client.market.compute_quote(
+            instrument_id=_instrument_id(client, args.symbol),
+            side=Side(args.side),
+            qty=args.qty,
+            qty_unit=QtyUnit(args.unit),
+        )
+    if args.command == "balances":
+        return list(client.balances.list(size=100))
+    if args.command == "orders":
+        if args.what == "list":
+            kwargs: dict[str, Any] = {"size": 100, "max_items": args.max_items}
+            if args.query:
+                kwargs["query"] = args.query
+            return list(_progress(client.orders.list(**kwargs), "orders", err))
+        if args.what == "active":
+            return list(client.orders.active(size=100))
+        id_type = IdType.CLIENT if args.client_id else IdType.EXCHANGE
+        return client.orders.status(ref_id=args.ref, id_type=id_type)
+    if args.command == "order":
+        if args.action == "create":
+            info = NewOrderInfo(
+                client_id=_client_id(client),
+                instrument_id=_instrument_id(client, args.symbol),
+                qty=args.qty,
+                side=Side(args.side),
+                type_=OrderType(args.type),
+                tif=TimeInForce(args.tif),
+            )
+            if args.price is not None:
+                info.price = args.price
+            if args.post_only:
+                info.exec_inst_flags = [ExecInstFlag.ALO]
+            return client.orders.create(info=info, external_id=args.external_id)
+        if args.action == "modify":
+            new = ModifyOrderInfo(client_id=_client_id(client), new_qty=args.qty, new_price=args.price)
+            return client.orders.modify(id=args.order_id, info=new)
+        id_type = IdType.CLIENT if args.client_id else IdType.EXCHANGE
+        return client.orders.cancel(ref_id=args.ref, id_type=id_type)
+    if args.command == "trades":
+        since = str(time.time_ns() - DAY_NS)
+        return list(
+            _progress(
+                client.orders.trades(timestamp=since, size=100, max_items=args.max_items), "trades", err
+            )
+        )
+    if args.command == "transfers":
+        if args.active:
+            return list(client.transfers.active(size=100))
+        return list(client.transfers.list(timestamp=str(time.time_ns() - DAY_NS), size=100))
+    raise AssertionError(args.command)  # pragma: no cover - argparse only admits the commands above
+
+
+# Columns of the table view per model class name: (header, path into the JSON object).
+COLUMNS: dict[str, list[tuple[str, str]]] = {
+    "Instrument": [
+        ("ID", "id"),
+        ("SYMBOL", "info.symbol"),
+        ("STATUS", "status"),
+        ("REF PRICE", "info.reference_price"),
+    ],
+    "MarketQuote": [
+        ("SYMBOL", "symbol"),
+        ("BID", "info.best_bid.price"),
+        ("BID QTY", "info.best_bid.qty"),
+        ("ASK", "info.best_ask.price"),
+        ("ASK QTY", "info.best_ask.qty"),
+        ("LAST", "info.last_trade.price"),
+    ],
+    "Order": [
+        ("ID", "id"),
+        ("EXTERNAL ID", "external_id"),
+        ("STATUS", "status"),
+        ("SIDE", "order_info.side"),
+        ("TYPE", "order_info.type"),
+        ("QTY", "order_info.qty"),
+        ("PRICE", "order_info.price"),
+        ("LEAVES", "leaves_qty"),
+        ("EXECUTED", "exeuted_qty"),
+    ],
+    "Trade": [
+        ("MATCH", "match_id"),
+        ("ORDER", "order_id"),
+        ("PRICE", "trade_price"),
+        ("QTY", "trade_qty"),
+        ("LIQ", "liq_flag"),
+        ("FEE RATE", "trade_fee_rate"),
+    ],
+    "Transfer": [
+        ("ID", "id"),
+        ("STATUS", "status"),
+        ("TYPE", "request.type"),
+        ("ASSET", "request.asset_id"),
+        ("AMOUNT", "request.amount"),
+    ],
+    "ApiVersionInfo": [
+        ("VERSION", "version"),
+        ("STATUS", "status"),
+        ("DEFAULT", "default"),
+        ("SUNSET", "sunset"),
+    ],
+}
+
+
+def _get(obj: Any, path: str) -> str:
+    for part in path.split("."):
+        obj = obj.get(part) if isinstance(obj, dict) else None
+    return "" if obj is None else str(obj)
+
+
+def _table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:
+    cells = [[h for h, _ in columns]] + [[_get(row, p) for _, p in columns] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells)
+
+
+def _balances_rows(entities: list[dict[str, Any]]) -> str:
+    columns = [("CLIENT", "client"), ("ASSET", "asset_id"), ("BALANCE", "balance"), ("ORDER HOLD", "order_hold"),
+               ("TRANSFER HOLD", "transfer_hold")]  # fmt: skip
+    rows = [{"client": e.get("id"), **b} for e in entities for b in e.get("balances", [])]
+    return _table(rows, columns)
+
+
+def render(result: Any, as_json: bool) -> str:
+    """The text printed for ``result`` (a model, or a list of models)."""
+    items = result if isinstance(result, list) else [result]
+    data = [item.to_dict() if hasattr(item, "to_dict") else item for item in items]
+    if as_json:
+        return json.dumps(data if isinstance(result, list) else data[0], indent=2, sort_keys=True)
+    kind = type(items[0]).__name__ if items else ""
+    if kind == "BalanceEntity":
+        return _balances_rows(data)
+    if kind in COLUMNS:
+        return _table(data, COLUMNS[kind])
+    if not items:
+        return "(none)"
+    return "\n".join(
+        f"{k}: {v}" for d in data for k, v in sorted(d.items()) if not isinstance(v, dict | list)
+    )
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    client_factory: Callable[..., Truex] | None = None,
+) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
+    args = build_parser().parse_args(argv)
+    from .errors import APIStatusError, TruexError
+
+    if client_factory is None:
+        from .client import Truex
+
+        client_factory = Truex
+    try:
+        with client_factory(base_url=args.base_url, api_version=args.api_version) as client:
+            result = _run(args, client, err)
+    except APIStatusError as exc:
+        detail = exc.problem.detail if exc.problem and exc.problem.detail else str(exc)
+        print(
+            f"truex: error: {exc.status_code} {detail}"
+            + (f" (request id {exc.request_id})" if exc.request_id else ""),
+            file=err,
+        )
+        return EXIT_API
+    except (TruexError, LookupError, ValueError) as exc:
+        code = EXIT_USAGE if isinstance(exc, ValueError | LookupError) else EXIT_API
+        print(f"truex: error: {exc}", file=err)
+        return code
+    print(render(result, args.json), file=out)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
