@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: install generate check-generated lint typecheck test clean
+.PHONY: install generate check-generated lint typecheck test demo sandbox clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ typecheck: $(STAMP)
 ## test: everything CI runs
 test: $(STAMP) check-generated lint typecheck
 	$(BIN)/pytest
+
+## demo: a short trading session through the client against the embedded sandbox
+demo: $(STAMP)
+	$(BIN)/python scripts/demo.py
+
+## sandbox: serve the local exchange on http://127.0.0.1:8765 (prints the API keys)
+sandbox: $(STAMP)
+	$(BIN)/truex-sandbox
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,194 @@
+"""``make demo``: a short trading session through the client against the embedded sandbox.
+
+Starts ``truex_sandbox`` in-process on a free loopback port and drives it with ``truex_ext.Truex`` as
+two trading clients would: market data, two orders that cross, fills, balances and holds, a modify and
+a cancel, paging through history, a deprecated path's warning and a bad input's error.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+from decimal import Decimal
+from typing import Any
+
+from truex_client.models import BookTop, ModifyOrderInfo, NewOrderInfo, OrderType, QtyUnit, Side
+
+from truex_ext import InvalidParameterError, Truex, TruexDeprecationWarning
+from truex_sandbox.app import create_app
+from truex_sandbox.engine import Exchange
+from truex_sandbox.server import serve_in_thread
+
+BOLD, DIM, RESET = ("\033[1m", "\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "", "")
+
+
+def section(title: str) -> None:
+    print(f"\n{BOLD}== {title}{RESET}")
+
+
+def show(label: str, value: Any) -> None:
+    print(f"  {label:<28} {value}")
+
+
+def balances(client: Truex, assets: dict[str, str]) -> None:
+    for entity in client.balances.list():
+        for b in entity.balances:
+            available = b.balance - b.order_hold - b.transfer_hold
+            show(
+                f"{assets.get(b.asset_id, b.asset_id)}",
+                f"balance {b.balance:>14}  order_hold {b.order_hold:>12}  available {available:>14}",
+            )
+
+
+def order_line(order: Any) -> str:
+    info = order.order_info
+    return (
+        f"{order.id} {order.status.value:<14} {info.side.value:<4} {info.qty} @ {info.price} "
+        f"leaves {order.leaves_qty} executed {order.exeuted_qty} vwap {order.executed_vwap}"
+    )
+
+
+def main() -> int:
+    started = time.perf_counter()
+    exchange = Exchange()
+    keys = {key.label: key for key in exchange.seed.api_keys}
+    with serve_in_thread(create_app(exchange)) as server:
+        print(f"{DIM}sandbox serving {server.base_url}/api/v1/ (in-process){RESET}")
+
+        def connect(mnemonic: str) -> Truex:
+            key = keys[mnemonic]
+            return Truex(
+                base_url=server.base_url,
+                api_key=key.key_id,
+                api_secret=key.secret,
+                client_id=min(key.client_ids),
+                environ={},
+            )
+
+        with connect("ALICE") as alice, connect("BOB") as bob:
+            section("Service")
+            health = alice.service.health()
+            show("health", f"{health.status.value} at {health.timestamp} ({health.service})")
+            for v in alice.service.versions():
+                show(
+                    f"version {v.version.value}",
+                    f"{v.status.value}{' (server default)' if v.default else ''}",
+                )
+
+            section("Instruments and the top of the book")
+            assets = {a.id: a.fields.name for a in alice.assets.list()}
+            btc = next(i for i in alice.instruments.list() if i.info.symbol == "BTC-PYUSD")
+            show(
+                btc.info.symbol,
+                f"id {btc.id}, tick {btc.info.price_increment}, step {btc.info.qty_increment}",
+            )
+            top = alice.market.quotes(instrument_id=btc.id).first_page().items[0].info
+            bid_top, ask_top = top.best_bid, top.best_ask  # optional in the spec: a sparse answer is legal
+            if isinstance(bid_top, BookTop) and isinstance(ask_top, BookTop):
+                show("best bid / ask", f"{bid_top.price} x {bid_top.qty}  /  {ask_top.price} x {ask_top.qty}")
+            quote = alice.market.compute_quote(
+                instrument_id=btc.id, side=Side.BUY, qty=Decimal("0.05"), qty_unit=QtyUnit.BASE
+            )
+            show("VWAP to buy 0.05 BTC", f"{quote.price} (notional {quote.notional})")
+
+            section("Balances before (ALICE)")
+            balances(alice, assets)
+
+            section("Two clients cross")
+            price = Decimal("75000.0")  # inside the house spread, so BOB meets ALICE
+            bid = alice.orders.create(
+                info=NewOrderInfo(
+                    client_id=alice.client_id or "",
+                    instrument_id=btc.id,
+                    qty=Decimal("0.0100"),
+                    price=price,
+                    side=Side.BUY,
+                    type_=OrderType.LIMIT,
+                )
+            )
+            show("ALICE bids (rests)", order_line(bid))
+            ask = bob.orders.create(
+                info=NewOrderInfo(
+                    client_id=bob.client_id or "",
+                    instrument_id=btc.id,
+                    qty=Decimal("0.0040"),
+                    price=price,
+                    side=Side.SELL,
+                    type_=OrderType.LIMIT,
+                )
+            )
+            show("BOB sells into it", order_line(ask))
+            show("ALICE's bid now", order_line(alice.orders.status(ref_id=bid.id)[0]))
+            for trade in alice.orders.trades(timestamp="0"):
+                show(
+                    "ALICE trade",
+                    f"{trade.trade_qty} @ {trade.trade_price} {trade.liq_flag.value} fee rate {trade.trade_fee_rate}",
+                )
+
+            section("Balances after (ALICE): the rest of the bid is on hold")
+            balances(alice, assets)
+
+            section("Modify and cancel")
+            modified = alice.orders.modify(
+                id=bid.id,
+                info=ModifyOrderInfo(
+                    client_id=alice.client_id or "", new_qty=Decimal("0.0080"), new_price=price
+                ),
+            )
+            show("modify: new total 0.008", order_line(modified))
+            canceled = alice.orders.cancel(ref_id=bid.id)
+            show("cancel answers", canceled.status.value)
+            show("then", alice.orders.status(ref_id=bid.id)[0].status.value)
+
+            section("Paging through order history (2 per page)")
+            for extra in range(3):
+                alice.orders.create(
+                    info=NewOrderInfo(
+                        client_id=alice.client_id or "",
+                        instrument_id=btc.id,
+                        qty=Decimal("0.0010"),
+                        price=Decimal("74000") + extra,
+                        side=Side.BUY,
+                        type_=OrderType.LIMIT,
+                    )
+                )
+            for n, page in enumerate(alice.orders.list(size=2).pages(), 1):
+                show(f"page {n}", f"{[o.id for o in page.items]} next cursor {page.next_cursor}")
+
+            section("A deprecated singular path")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", TruexDeprecationWarning)
+                active = list(alice.orders.active_deprecated())
+            show("GET /api/v1/order/active", f"{len(active)} active orders")
+            for w in caught:
+                show("warning", str(w.message))
+
+            section("A bad input, refused before anything is sent")
+            try:
+                alice.balances.list(client_id="0")
+            except InvalidParameterError as exc:
+                show(type(exc).__name__, str(exc))
+            try:
+                alice.orders.create(
+                    info=NewOrderInfo(
+                        client_id=alice.client_id or "",
+                        instrument_id=btc.id,
+                        qty=0.01,  # type: ignore[arg-type]  # a float: money must be Decimal
+                        price=price,
+                        side=Side.BUY,
+                        type_=OrderType.LIMIT,
+                    )
+                )
+            except InvalidParameterError as exc:
+                show(type(exc).__name__, str(exc))
+
+            problems = exchange.check_invariants()
+            section("Exchange invariants")
+            show("violations", problems or "none")
+    print(f"\n{DIM}demo finished in {time.perf_counter() - started:.2f} s{RESET}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,37 @@
+"""The README's usage example runs as written, against a served sandbox, with credentials from the env."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+
+from truex_sandbox.app import create_app
+from truex_sandbox.engine import Exchange
+from truex_sandbox.server import serve_in_thread
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_quick_start_example_runs_as_written(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    example = next(b for b in blocks if "Truex()" in b)
+    exchange = Exchange()
+    key = next(k for k in exchange.seed.api_keys if k.label == "ALICE")
+    with serve_in_thread(create_app(exchange)) as server:
+        monkeypatch.setenv("TRUEX_BASE_URL", server.base_url)
+        monkeypatch.setenv("TRUEX_API_KEY", key.key_id)
+        monkeypatch.setenv("TRUEX_API_SECRET", key.secret)
+        monkeypatch.setenv("TRUEX_CLIENT_ID", min(key.client_ids))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the example must not trip a deprecation warning
+            exec(compile(example, "README.md", "exec"), {})
+    lines = capsys.readouterr().out.splitlines()
+    order_id, status, leaves = lines[0].split()
+    assert status == "ACTIVE" and leaves == "0.01"
+    assert lines[1] == f"{order_id} 74000"
+    assert exchange.order_status({min(key.client_ids)}, order_id)["status"] == "CANCELED"

@@ -1,0 +1,119 @@
+"""Serving the sandbox over real HTTP: uvicorn in a background thread, and the start-up banner.
+
+``serve_in_thread`` is for tests, demos and notebooks: a real socket on a free loopback port, so a client
+exercises the same bytes as against the exchange. The banner is the one place where API secrets are printed.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TextIO
+
+import uvicorn
+from starlette.applications import Starlette
+
+from .app import SPEC_ROUTE, create_app
+from .engine import Exchange
+
+__all__ = ["RunningServer", "banner", "bind_socket", "print_banner", "serve_in_thread"]
+
+_START_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class RunningServer:
+    """A sandbox being served: where it listens and what it serves."""
+
+    base_url: str
+    host: str
+    port: int
+    app: Starlette
+
+    @property
+    def exchange(self) -> Exchange:
+        exchange: Exchange = self.app.state.exchange
+        return exchange
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket; ``port=0`` picks a free one (read it back with ``getsockname()``)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+@contextmanager
+def serve_in_thread(
+    app: Starlette | None = None, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning"
+) -> Iterator[RunningServer]:
+    """Serve ``app`` (default: :func:`~truex_sandbox.app.create_app`) with uvicorn in a daemon thread.
+
+    Yields once the server accepts connections; stops it (and waits for the thread) on exit.
+    """
+    app = app if app is not None else create_app()
+    sock = bind_socket(host, port)
+    bound_port = int(sock.getsockname()[1])
+    config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    # uvicorn only installs signal handlers on the main thread, so running it here leaves the host's alone.
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="truex-sandbox", daemon=True
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the sandbox server stopped during start-up (see the log)")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the sandbox server did not start within {_START_TIMEOUT:g} s")
+            time.sleep(0.01)
+        yield RunningServer(base_url=_url(host, bound_port), host=host, port=bound_port, app=app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=_START_TIMEOUT)
+        sock.close()
+
+
+def banner(base_url: str, exchange: Exchange) -> str:
+    """What ``truex-sandbox`` prints on start: where it listens and every seeded API key, secret included."""
+    clients = {c.id: c for c in exchange.seed.clients}
+    lines = [
+        f"truex-sandbox listening on {base_url}",
+        f"  API base:  {base_url}/api/v1/",
+        f"  spec:      {base_url}{SPEC_ROUTE}",
+        "",
+        "API keys (the only time the secrets are shown):",
+    ]
+    for key in exchange.seed.api_keys:
+        lines.append(f"  key id:  {key.key_id}")
+        lines.append(f"  secret:  {key.secret}")
+        for client_id in sorted(key.client_ids):
+            client = clients.get(client_id)
+            mnemonic = client.mnemonic if client is not None else "?"
+            lines.append(f"  client:  {client_id}  ({mnemonic})")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def print_banner(base_url: str, exchange: Exchange, file: TextIO | None = None) -> None:
+    """Print :func:`banner` and flush (a parent process may be reading the pipe line by line)."""
+    out = file if file is not None else sys.stdout
+    print(banner(base_url, exchange), file=out, flush=True)

@@ -1,0 +1,141 @@
+"""``X-Truex-Version``: which versions exist, how each one shapes bodies, and the deprecation headers.
+
+* ``v2024_01_01`` (the default when the header is absent; deprecated): raw bodies — a list is a bare array,
+  one object a bare object — problems at the top level, offset pagination (``skip``/``size``).
+* ``v2026_01_23``: ``{"data": [...], "pagination": {"size", "next_cursor"}}`` for lists, ``{"data": {...}}``
+  for one object, ``{"error": {problem}}`` for errors, cursor pagination (DECISIONS §3-4).
+
+Deprecation dates (DECISIONS §6, RFC 9745 ``Deprecation: @<epoch>``, RFC 8594 ``Sunset``): ``v2024_01_01``
+is deprecated as of 2026-03-12 — the date of docs v1.0.4, the spec's example for it — and sunset on
+2026-08-05 (docs v1.0.5). Singular paths are deprecated as of 2026-01-27 (docs v1.0.3, "Pluralize all
+endpoints. Deprecate singular versions."); no sunset is documented for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timezone
+from email.utils import format_datetime
+from typing import Any, Final
+
+from .problems import ApiError
+
+__all__ = [
+    "DEFAULT_VERSION",
+    "SUPPORTED_VERSIONS",
+    "V2024",
+    "V2026",
+    "deprecation_headers",
+    "negotiate",
+    "render_error",
+    "render_list",
+    "render_object",
+    "version_list",
+]
+
+V2024: Final = "v2024_01_01"
+V2026: Final = "v2026_01_23"
+DEFAULT_VERSION: Final = V2024
+SUPPORTED_VERSIONS: Final = (V2024, V2026)
+
+V2024_DEPRECATED: Final = date(2026, 3, 12)
+V2024_SUNSET: Final = date(2026, 8, 5)
+SINGULAR_DEPRECATED: Final = date(2026, 1, 27)
+
+_VERSIONS: Final = (
+    {
+        "version": V2026,
+        "status": "current",
+        "default": False,
+        "description": 'Envelope format: lists as {"data": [...], "pagination": {"size", "next_cursor"}}, '
+        'single objects as {"data": {...}}, errors as {"error": {problem}}; cursor pagination.',
+        "deprecation": None,
+        "sunset": None,
+    },
+    {
+        "version": V2024,
+        "status": "deprecated",
+        "default": True,
+        "description": "Raw format: lists as bare arrays, single objects bare, RFC 7807 problems at the top "
+        "level; offset pagination (skip/size). Used when X-Truex-Version is absent.",
+        "deprecation": V2024_DEPRECATED.isoformat(),
+        "sunset": V2024_SUNSET.isoformat(),
+    },
+)
+
+#: Fields a payload only carries from v2026_01_23 on (FACTS §2.1: compute quote), by operation.
+_V2026_ONLY_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
+    "compute_market_quote": ("notional", "notional_residual"),
+}
+
+_UNSUPPORTED: Final = "X-Truex-Version: {given!r} is not a supported version; supported: " + ", ".join(
+    f"{v} (default)" if v == DEFAULT_VERSION else v for v in SUPPORTED_VERSIONS
+)
+
+
+def _epoch(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp())
+
+
+def _http_date(day: date) -> str:
+    return format_datetime(datetime(day.year, day.month, day.day, tzinfo=timezone.utc), usegmt=True)
+
+
+_V2024_DEPRECATION: Final = f"@{_epoch(V2024_DEPRECATED)}"
+_SINGULAR_DEPRECATION: Final = f"@{_epoch(SINGULAR_DEPRECATED)}"
+_EARLIEST_DEPRECATION: Final = f"@{_epoch(min(V2024_DEPRECATED, SINGULAR_DEPRECATED))}"
+_V2024_SUNSET: Final = _http_date(V2024_SUNSET)
+_V2024_LINK: Final = '</api/v1/versions>; rel="deprecation"'
+
+
+def negotiate(header: str | None) -> str:
+    """The version a request asked for (the default when the header is absent); 400 listing the versions."""
+    if header is None:
+        return DEFAULT_VERSION
+    value = header.strip()
+    if value in SUPPORTED_VERSIONS:
+        return value
+    raise ApiError(
+        400, _UNSUPPORTED.format(given=header), extensions={"supported_versions": list(SUPPORTED_VERSIONS)}
+    )
+
+
+def version_list() -> list[dict[str, Any]]:
+    """``GET /api/v1/versions`` items (DECISIONS §5)."""
+    return [dict(v) for v in _VERSIONS]
+
+
+def render_list(version: str, items: list[Any], size: int, next_cursor: str | None) -> Any:
+    if version == V2024:
+        return items
+    return {"data": items, "pagination": {"size": size, "next_cursor": next_cursor}}
+
+
+def render_object(version: str, operation: str, obj: Any) -> Any:
+    if version == V2024:
+        dropped = _V2026_ONLY_FIELDS.get(operation)
+        if dropped and isinstance(obj, dict):
+            return {k: v for k, v in obj.items() if k not in dropped}
+        return obj
+    return {"data": obj}
+
+
+def render_error(version: str, problem: dict[str, Any]) -> Any:
+    if version == V2024:
+        return problem
+    return {"error": problem}
+
+
+def deprecation_headers(version: str, successor: str | None) -> Sequence[tuple[str, str]]:
+    """Headers for a response under ``version``; ``successor`` is the plural path of a singular one."""
+    if version == V2024:
+        if successor is None:
+            return (("deprecation", _V2024_DEPRECATION), ("sunset", _V2024_SUNSET), ("link", _V2024_LINK))
+        return (
+            ("deprecation", _EARLIEST_DEPRECATION),
+            ("sunset", _V2024_SUNSET),
+            ("link", f'<{successor}>; rel="successor-version", {_V2024_LINK}'),
+        )
+    if successor is not None:
+        return (("deprecation", _SINGULAR_DEPRECATION), ("link", f'<{successor}>; rel="successor-version"'))
+    return ()
