@@ -9,7 +9,9 @@ response - retrying what is safe to retry, each attempt signed afresh.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -17,6 +19,7 @@ from typing import Any, TypeVar
 
 import attrs
 import httpx
+import truex_client
 from truex_client import Client
 from truex_client.errors import UnexpectedStatus
 from truex_client.types import Response, Unset
@@ -40,6 +43,27 @@ from .validation import validate_request
 
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741 - the item type of a page
+
+
+# Frames in these directories are the SDK's own; a warning points at the first frame outside them.
+_SDK_DIRS = tuple(
+    os.path.join(os.path.dirname(os.path.abspath(m.__file__ or "")), "")
+    for m in (sys.modules[__name__], truex_client)
+)
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning raised by our caller point at the user's code.
+
+    Counted rather than fixed: the same warning is reached through a plain call, a raw twin, a paginator
+    or (async) an awaited coroutine, each at another depth.
+    """
+    frame = sys._getframe(1)  # our caller: level 1
+    level = 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_SDK_DIRS):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 @attrs.frozen
@@ -93,7 +117,9 @@ class BaseAPI:
             replacement = (
                 f"{successor.method} {successor.path} ({successor.sdk_method})" if successor else None
             )
-            warn_deprecated(op.method, op.path, DeprecationInfo(), replacement, stacklevel=4)
+            warn_deprecated(
+                op.method, op.path, DeprecationInfo(), replacement, stacklevel=_caller_stacklevel()
+            )
 
     def retry_delay(self, exc: APIError_, op: Operation, attempt: int, started: float) -> float | None:
         """Seconds to wait before the next attempt, or None to give up and raise ``exc``."""
@@ -115,11 +141,13 @@ class BaseAPI:
         )
         return delay if retry else None
 
-    def finish(self, op: Operation, response: Response[Any], model: type[T], started: float) -> T:
-        elapsed_ms = (self._monotonic() - started) * 1000
+    def finish(self, op: Operation, response: Response[Any], model: type[T], attempt_started: float) -> T:
+        elapsed_ms = (self._monotonic() - attempt_started) * 1000
         request_id = response.headers.get("x-request-id")
         logs.log_request(op.method, op.path, int(response.status_code), request_id, elapsed_ms)
-        warn_deprecated(op.method, op.path, parse_deprecation(response.headers), stacklevel=4)
+        warn_deprecated(
+            op.method, op.path, parse_deprecation(response.headers), stacklevel=_caller_stacklevel()
+        )
         parsed = response.parsed
         if not isinstance(parsed, model):
             raise APIResponseValidationError(
@@ -130,13 +158,29 @@ class BaseAPI:
         record(response)
         return parsed
 
-    def failed(self, op: Operation, exc: Exception, started: float) -> TruexError:
-        """Log a failed attempt; return the exception to raise (parse errors become typed)."""
+    def failed(self, op: Operation, exc: APIError_, attempt_started: float) -> None:
+        """Log an attempt that got an error status or no response (every attempt, retried or not)."""
         status = exc.status_code if isinstance(exc, APIStatusError) else None
         request_id = exc.request_id if isinstance(exc, APIStatusError) else None
-        logs.log_request(op.method, op.path, status, request_id, (self._monotonic() - started) * 1000)
-        if isinstance(exc, TruexError):
-            return exc
+        logs.log_request(op.method, op.path, status, request_id, (self._monotonic() - attempt_started) * 1000)
+
+    def retrying(self, op: Operation, attempt: int, delay: float) -> None:
+        logs.logger.info(
+            "%s %s: retrying in %.2f s (retry %d of %d)",
+            op.method,
+            op.path,
+            delay,
+            attempt + 1,
+            self.config.retry.max_retries,
+        )
+
+    def unparsable(
+        self, op: Operation, exc: Exception, received: httpx.Response, attempt_started: float
+    ) -> TruexError:
+        """Log a 2xx whose body does not parse; return the typed error naming the operation."""
+        elapsed_ms = (self._monotonic() - attempt_started) * 1000
+        request_id = received.headers.get("x-request-id")
+        logs.log_request(op.method, op.path, received.status_code, request_id, elapsed_ms)
         return APIResponseValidationError(
             f"{op.id}: the response does not parse: {exc}", method=op.method, url=op.path
         )
@@ -188,25 +232,29 @@ class SyncAPI(BaseAPI):
         started = self._monotonic()
         attempt = 0
         while True:
+            attempt_started = self._monotonic()
             token = current_operation.set(op)
-            seen = response_received.set(False)
+            seen = response_received.set(None)
             try:
                 response = fn(client=self.http, **kwargs)
             except (APIStatusError, APIConnectionError) as exc:
+                self.failed(op, exc, attempt_started)
                 delay = self.retry_delay(exc, op, attempt, started)
                 if delay is None:
-                    raise self.failed(op, exc, started) from None
+                    raise
+                self.retrying(op, attempt, delay)
                 self._sleep(delay)
                 attempt += 1
                 continue
             except _PARSE_ERRORS as exc:
-                if not response_received.get():
+                received = response_received.get()
+                if received is None:
                     raise  # not a response problem: a bug, surfaced as it is
-                raise self.failed(op, exc, started) from exc
+                raise self.unparsable(op, exc, received, attempt_started) from exc
             finally:
                 response_received.reset(seen)
                 current_operation.reset(token)
-            return self.finish(op, response, model, started), response
+            return self.finish(op, response, model, attempt_started), response
 
 
 class AsyncAPI(BaseAPI):
@@ -264,22 +312,26 @@ class AsyncAPI(BaseAPI):
         started = self._monotonic()
         attempt = 0
         while True:
+            attempt_started = self._monotonic()
             token = current_operation.set(op)
-            seen = response_received.set(False)
+            seen = response_received.set(None)
             try:
                 response = await fn(client=self.http, **kwargs)
             except (APIStatusError, APIConnectionError) as exc:
+                self.failed(op, exc, attempt_started)
                 delay = self.retry_delay(exc, op, attempt, started)
                 if delay is None:
-                    raise self.failed(op, exc, started) from None
+                    raise
+                self.retrying(op, attempt, delay)
                 await self._sleep(delay)
                 attempt += 1
                 continue
             except _PARSE_ERRORS as exc:
-                if not response_received.get():
+                received = response_received.get()
+                if received is None:
                     raise  # not a response problem: a bug, surfaced as it is
-                raise self.failed(op, exc, started) from exc
+                raise self.unparsable(op, exc, received, attempt_started) from exc
             finally:
                 response_received.reset(seen)
                 current_operation.reset(token)
-            return self.finish(op, response, model, started), response
+            return self.finish(op, response, model, attempt_started), response

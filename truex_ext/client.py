@@ -57,9 +57,9 @@ def _config(
     correct_clock_skew: bool,
     environ: Mapping[str, str],
 ) -> ClientConfig:
-    key = api_key or environ.get("TRUEX_API_KEY") or None
-    secret = api_secret or environ.get("TRUEX_API_SECRET") or None
-    cid = client_id or environ.get("TRUEX_CLIENT_ID") or None
+    key = api_key or _env(environ, "TRUEX_API_KEY")
+    secret = api_secret or _env(environ, "TRUEX_API_SECRET")
+    cid = client_id or _env(environ, "TRUEX_CLIENT_ID")
     credentials = None
     if key and secret:
         credentials = Credentials(api_key=key, secret=secret, client_id=cid)
@@ -70,9 +70,9 @@ def _config(
     if max_retries is not None:
         policy = attrs.evolve(policy, max_retries=max_retries)
     return ClientConfig(
-        base_url=(base_url or environ.get("TRUEX_BASE_URL") or SANDBOX_URL).rstrip("/"),
+        base_url=(base_url or _env(environ, "TRUEX_BASE_URL") or SANDBOX_URL).rstrip("/"),
         credentials=credentials,
-        api_version=resolve_version(api_version or environ.get("TRUEX_API_VERSION") or None),
+        api_version=resolve_version(api_version or _env(environ, "TRUEX_API_VERSION")),
         timeout=timeout
         if isinstance(timeout, httpx.Timeout)
         else httpx.Timeout(timeout)
@@ -81,6 +81,12 @@ def _config(
         retry=policy,
         correct_clock_skew=correct_clock_skew,
     )
+
+
+def _env(environ: Mapping[str, str], name: str) -> str | None:
+    # Stripped, as Credentials.from_env does: a trailing newline from a secrets file would otherwise
+    # break every signature (and a header value) without saying why.
+    return environ.get(name, "").strip() or None
 
 
 class _Shared:
@@ -179,6 +185,7 @@ class Truex(SyncResources, _ClientBase):
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
         environ: Mapping[str, str] | None = None,
         _config: ClientConfig | None = None,
         _shared: _Shared | None = None,
@@ -190,9 +197,9 @@ class Truex(SyncResources, _ClientBase):
             logs.register_secret(self._config.credentials.secret)
         self._owner = _shared is None
         self._shared = _shared or _Shared(NormalisingTransport(sync=transport, clock=clock))
-        self._clock, self._sleep = clock, sleep
+        self._clock, self._sleep, self._monotonic = clock, sleep, monotonic
         self._http = _generated_client(self._config, self._shared, clock)
-        self._api = SyncAPI(self._config, self._http, sleep=sleep, wall_clock=clock)
+        self._api = SyncAPI(self._config, self._http, sleep=sleep, wall_clock=clock, monotonic=monotonic)
         super().__init__(self._api)
 
     def with_options(
@@ -211,6 +218,7 @@ class Truex(SyncResources, _ClientBase):
             _shared=self._shared,
             clock=self._clock,
             sleep=self._sleep,
+            monotonic=self._monotonic,
         )
 
     def close(self) -> None:
@@ -245,6 +253,7 @@ class AsyncTruex(AsyncResources, _ClientBase):
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Any] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
         environ: Mapping[str, str] | None = None,
         _config: ClientConfig | None = None,
         _shared: _Shared | None = None,
@@ -256,10 +265,10 @@ class AsyncTruex(AsyncResources, _ClientBase):
             logs.register_secret(self._config.credentials.secret)
         self._owner = _shared is None
         self._shared = _shared or _Shared(NormalisingTransport(async_=transport, clock=clock))
-        self._clock, self._sleep = clock, sleep
+        self._clock, self._sleep, self._monotonic = clock, sleep, monotonic
         self._http = _generated_client(self._config, self._shared, clock)
         extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
-        self._api = AsyncAPI(self._config, self._http, wall_clock=clock, **extra)
+        self._api = AsyncAPI(self._config, self._http, wall_clock=clock, monotonic=monotonic, **extra)
         super().__init__(self._api)
 
     def with_options(
@@ -275,6 +284,7 @@ class AsyncTruex(AsyncResources, _ClientBase):
             _shared=self._shared,
             clock=self._clock,
             sleep=self._sleep,
+            monotonic=self._monotonic,
         )
 
     async def close(self) -> None:

@@ -15,11 +15,12 @@ looping forever.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
+from contextlib import aclosing
 from typing import Any, Generic, TypeVar
 
 import attrs
-from truex_client.types import Response, Unset
+from truex_client.types import UNSET, Response, Unset
 
 from .errors import PaginationError
 from .versions import SERVER_DEFAULT_VERSION
@@ -48,13 +49,22 @@ def next_page_kwargs(
                 f"the server repeated cursor {page.next_cursor!r}; stopping instead of looping"
             )
         seen.add(page.next_cursor)
-        return {**kwargs, "cursor": page.next_cursor}
+        following = {**kwargs, "cursor": page.next_cursor}
+        if "skip" in following:
+            following["skip"] = UNSET  # an offset is not combined with a cursor
+        return following
     size = kwargs.get("size")
     if offset and version == SERVER_DEFAULT_VERSION and isinstance(size, int) and len(page.items) >= size:
         skip = kwargs.get("skip")
         start = skip if isinstance(skip, int) and not isinstance(skip, Unset) else 0
         return {**kwargs, "skip": start + len(page.items)}
     return None
+
+
+def _seen_cursors(kwargs: Mapping[str, Any]) -> set[str]:
+    """The cursors already fetched: the one iteration starts from, if the caller gave one."""
+    start = kwargs.get("cursor")
+    return {start} if isinstance(start, str) and start else set()
 
 
 class SyncPaginator(Generic[T]):
@@ -85,7 +95,7 @@ class SyncPaginator(Generic[T]):
     def pages(self) -> Iterator[Page[T]]:
         page, self._first = self.first_page(), None  # drop the cache: memory stays one page
         kwargs: dict[str, Any] | None = self._kwargs
-        seen: set[str] = set()
+        seen = _seen_cursors(self._kwargs)
         while True:
             yield page
             assert kwargs is not None
@@ -96,6 +106,8 @@ class SyncPaginator(Generic[T]):
 
     def __iter__(self) -> Iterator[T]:
         remaining = self._max_items
+        if remaining is not None and remaining <= 0:
+            return
         for page in self.pages():
             for item in page.items:
                 if remaining is not None:
@@ -135,11 +147,11 @@ class AsyncPaginator(Generic[T]):
     def __await__(self) -> Generator[Any, None, Page[T]]:
         return self.first_page().__await__()
 
-    async def pages(self) -> AsyncIterator[Page[T]]:
+    async def pages(self) -> AsyncGenerator[Page[T], None]:
         page = await self.first_page()
         self._first = None
         kwargs: dict[str, Any] | None = self._kwargs
-        seen: set[str] = set()
+        seen = _seen_cursors(self._kwargs)
         while True:
             yield page
             assert kwargs is not None
@@ -150,12 +162,16 @@ class AsyncPaginator(Generic[T]):
 
     async def __aiter__(self) -> AsyncIterator[T]:
         remaining = self._max_items
-        async for page in self.pages():
-            for item in page.items:
-                if remaining is not None:
-                    if remaining <= 0:
-                        return
-                    remaining -= 1
-                yield item
-            if remaining is not None and remaining <= 0:
-                return
+        if remaining is not None and remaining <= 0:
+            return
+        # aclosing: stopping early (max_items) closes the page generator now, not at loop finalisation.
+        async with aclosing(self.pages()) as pages:
+            async for page in pages:
+                for item in page.items:
+                    if remaining is not None:
+                        if remaining <= 0:
+                            return
+                        remaining -= 1
+                    yield item
+                if remaining is not None and remaining <= 0:
+                    return

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -39,15 +40,32 @@ class NormalisingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         clock: Callable[[], float] = time.time,
         limits: httpx.Limits | None = None,
     ) -> None:
-        limits = limits or httpx.Limits()
-        self._sync = sync if sync is not None else httpx.HTTPTransport(limits=limits)
-        self._async = async_ if async_ is not None else httpx.AsyncHTTPTransport(limits=limits)
+        # Built on first use: a sync client never needs the async transport (and each real transport
+        # loads the CA bundle into an SSL context, tens of milliseconds).
+        self._sync = sync
+        self._async = async_
+        self._limits = limits or httpx.Limits()
+        self._lock = threading.Lock()  # one lazily built transport even when threads race to it
         self.skew = skew if skew is not None else ClockSkew()
         self._clock = clock
 
+    def _sync_transport(self) -> httpx.BaseTransport:
+        if self._sync is None:
+            with self._lock:
+                if self._sync is None:
+                    self._sync = httpx.HTTPTransport(limits=self._limits)
+        return self._sync
+
+    def _async_transport(self) -> httpx.AsyncBaseTransport:
+        if self._async is None:
+            with self._lock:
+                if self._async is None:
+                    self._async = httpx.AsyncHTTPTransport(limits=self._limits)
+        return self._async
+
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         try:
-            response = self._sync.handle_request(request)
+            response = self._sync_transport().handle_request(request)
             response.read()
         except httpx.TimeoutException as exc:
             raise APITimeoutError(f"timed out: {exc}", method=request.method, url=request.url.path) from exc
@@ -59,7 +77,7 @@ class NormalisingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:
-            response = await self._async.handle_async_request(request)
+            response = await self._async_transport().handle_async_request(request)
             await response.aread()
         except httpx.TimeoutException as exc:
             raise APITimeoutError(f"timed out: {exc}", method=request.method, url=request.url.path) from exc
@@ -70,16 +88,18 @@ class NormalisingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         return self._normalise(request, response)
 
     def close(self) -> None:
-        self._sync.close()
+        if self._sync is not None:
+            self._sync.close()
 
     async def aclose(self) -> None:
-        await self._async.aclose()
+        if self._async is not None:
+            await self._async.aclose()
 
     def _normalise(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
         self.skew.observe(response.headers.get("date"), self._clock())
         op = current_operation.get()
         status = response.status_code
-        if not 200 <= status < 300 and (op is None or status not in op.ok_statuses):
+        if not 200 <= status < 300 and (op is None or status not in op.ok_statuses or _is_problem(response)):
             raise make_status_error(
                 status,
                 response.headers,
@@ -88,7 +108,7 @@ class NormalisingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
                 request.url.path,
                 skew_offset=self.skew.offset,
             )
-        response_received.set(True)
+        response_received.set(response)
         if request.headers.get(HEADER, _V2024) != _V2024:
             return response  # already the shape the spec describes: no copy on the fast path
         try:
@@ -104,6 +124,21 @@ class NormalisingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             request=request,
             extensions=response.extensions,
         )
+
+
+def _is_problem(response: httpx.Response) -> bool:
+    """Whether a documented non-2xx status (health's 503) came with an error instead of its own body.
+
+    A proxy's HTML page, a problem document (top level or ``{"error": ...}``) is an error to raise, not a
+    body for the operation's parser.
+    """
+    if "problem+json" in response.headers.get("content-type", ""):
+        return True
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return True
+    return not isinstance(body, dict) or "error" in body or "title" in body or "type" in body
 
 
 def envelope(body: Any, *, single: bool | None) -> Any:

@@ -7,11 +7,14 @@ The rules (patterns, enums, lengths, ranges, required fields) come from the oper
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping
+from decimal import Decimal
 from enum import Enum
 from functools import lru_cache
 from typing import Any
 
+import attrs
 from truex_client.decimals import DecimalFieldError
 from truex_client.types import Unset
 
@@ -78,6 +81,55 @@ def _join(field: str, name: str) -> str:
     return name if field in ("", "body") else f"{field}.{name}"
 
 
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@lru_cache(maxsize=256)
+def _field_kinds(cls: type, annotation: str) -> tuple[tuple[type[Enum], ...], bool]:
+    """The enum classes an attrs field annotation names, and whether it is a Decimal field."""
+    namespace = vars(sys.modules[cls.__module__])
+    enums = tuple(
+        t
+        for t in (namespace.get(n) for n in _NAME.findall(annotation))
+        if isinstance(t, type) and issubclass(t, Enum)
+    )
+    return enums, "Decimal" in _NAME.findall(annotation)
+
+
+def check_model(obj: Any, path: str) -> None:
+    """Check the Python types of a generated request model (recursively) before it is serialised.
+
+    The generated ``to_dict`` would fail on a plain string where an enum is expected (an
+    ``AttributeError`` naming no field) and name only the leaf of a ``float`` money field; this names
+    the whole path (``info.side``, ``info.qty``) and the rule.
+    """
+    cls = type(obj)
+    if not attrs.has(cls):
+        return
+    for field in attrs.fields(cls):
+        if not field.init:
+            continue  # additional_properties
+        value = getattr(obj, field.name)
+        if isinstance(value, Unset) or value is None:
+            continue
+        name = field.name if path in ("", "body") else f"{path}.{field.name}"
+        enums, decimal = _field_kinds(cls, field.type if isinstance(field.type, str) else str(field.type))
+        items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+        for i, item in items:
+            where = name if i is None else f"{name}[{i}]"
+            if enums and not isinstance(item, enums):
+                allowed = ", ".join(str(m.value) for e in enums for m in e)
+                raise InvalidParameterError(
+                    where, f"must be a {enums[0].__name__} (one of {allowed}), not {type(item).__name__}"
+                )
+            if decimal and (isinstance(item, bool) or not isinstance(item, Decimal | int)):
+                raise InvalidParameterError(
+                    where,
+                    f"must be a decimal.Decimal (or int), not {type(item).__name__}; e.g. Decimal('0.01')",
+                )
+            check_model(item, where)
+
+
 def validate_request(op: Operation, kwargs: Mapping[str, Any]) -> None:
     """Check the keyword arguments of a generated ``*_detailed`` call for ``op``.
 
@@ -95,6 +147,7 @@ def validate_request(op: Operation, kwargs: Mapping[str, Any]) -> None:
         check(name, value.value if isinstance(value, Enum) else value, param["schema"])
     body = kwargs.get("body")
     if op.body is not None and body is not None:
+        check_model(body, "body")
         try:
             data = body.to_dict()
         except DecimalFieldError as exc:
