@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/ is not a package
-import decimal_codegen
+import codegen_patches
 import resources_codegen
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,9 +35,10 @@ IGNORED = {"__pycache__", ".ruff_cache"}
 
 
 def _custom_templates(into: Path) -> Path:
-    """Our templates over the generator's: the decimal property and decimal-aware path parameters."""
+    """Our templates over the generator's: decimals (property, path parameters) and open enums."""
     shutil.copytree(TEMPLATES / "property_templates", into / "property_templates")
-    (into / "endpoint_module.py.jinja").write_text(decimal_codegen.patched_endpoint_template())
+    (into / "endpoint_module.py.jinja").write_text(codegen_patches.patched_endpoint_template())
+    (into / "str_enum.py.jinja").write_text(codegen_patches.patched_str_enum_template())
     return into
 
 
@@ -45,7 +46,7 @@ def run_generator(output: Path) -> None:
     """Run openapi-python-client in-process into ``output`` (a package directory), then add py.typed."""
     from openapi_python_client.cli import app
 
-    decimal_codegen.install()
+    codegen_patches.install()
     templates = _custom_templates(output.parent / "templates")
     # The post hooks call `ruff`: use the one pinned beside this interpreter, not whatever is on PATH.
     bin_dir = str(Path(sys.executable).parent)
@@ -68,7 +69,7 @@ def run_generator(output: Path) -> None:
     # --meta none writes no py.typed; the package is typed, so say so (PEP 561).
     (output / "py.typed").write_text("# Marker file for PEP 561.\n")
     # The runtime the decimal template calls (format_decimal / parse_decimal).
-    shutil.copyfile(TEMPLATES / "decimals.py", output / f"{decimal_codegen.RUNTIME_MODULE}.py")
+    shutil.copyfile(TEMPLATES / "decimals.py", output / f"{codegen_patches.RUNTIME_MODULE}.py")
 
 
 def render_resources(package: Path) -> str:

@@ -88,7 +88,7 @@ def test_empty_book_sentinels_parse() -> None:
 def codegen():  # type: ignore[no-untyped-def]
     sys.path.insert(0, str(SCRIPTS))
     try:
-        module = importlib.import_module("decimal_codegen")
+        module = importlib.import_module("codegen_patches")
         yield module
     finally:
         sys.path.remove(str(SCRIPTS))

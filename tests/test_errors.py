@@ -325,3 +325,32 @@ def test_docstring_examples() -> None:
     result = doctest.testmod(truex_ext.errors)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+@pytest.mark.parametrize(
+    "detail",
+    [
+        "missing authentication header(s): x-truex-auth-timestamp",
+        "x-truex-auth-timestamp: must be Unix time in whole seconds, got '1700000000000'",
+    ],
+)
+def test_a_missing_or_malformed_timestamp_header_is_not_clock_skew(detail: str) -> None:
+    body = json.dumps(
+        {"type": "about:blank", "title": "Unauthorized", "status": 401, "detail": detail}
+    ).encode()
+    err = make_status_error(
+        401, {"content-type": "application/problem+json"}, body, "GET", "/api/v1/balances"
+    )
+    assert type(err) is AuthenticationError
+
+
+def test_the_sandbox_stale_and_future_wording_is_clock_skew() -> None:
+    for detail in (
+        "stale timestamp: x-truex-auth-timestamp is 40 s old; at most 15 s allowed",
+        "timestamp in the future: x-truex-auth-timestamp is 30 s ahead of the server clock; at most 1 s allowed",
+    ):
+        body = json.dumps(
+            {"error": {"type": "about:blank", "title": "Unauthorized", "status": 401, "detail": detail}}
+        )
+        err = make_status_error(401, {}, body.encode(), "GET", "/api/v1/balances", skew_offset=31.0)
+        assert isinstance(err, TimestampSkewError) and err.offset == 31.0

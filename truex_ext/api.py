@@ -40,6 +40,7 @@ from .pagination import AsyncPaginator, Page, SyncPaginator
 from .raw import record
 from .retries import RetryPolicy, is_idempotent, parse_retry_after
 from .validation import validate_request
+from .versions import DEFAULT_VERSION, HEADER, SERVER_DEFAULT_VERSION
 
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741 - the item type of a page
@@ -145,9 +146,13 @@ class BaseAPI:
         elapsed_ms = (self._monotonic() - attempt_started) * 1000
         request_id = response.headers.get("x-request-id")
         logs.log_request(op.method, op.path, int(response.status_code), request_id, elapsed_ms)
-        warn_deprecated(
-            op.method, op.path, parse_deprecation(response.headers), stacklevel=_caller_stacklevel()
-        )
+        info = parse_deprecation(response.headers)
+        version = response.headers.get(HEADER) or self.config.api_version
+        if info is not None and not op.deprecated and version == SERVER_DEFAULT_VERSION:
+            # The headers speak of the API version, not of this path: say so, once per process.
+            warn_deprecated(HEADER, version, info, DEFAULT_VERSION, stacklevel=_caller_stacklevel())
+        else:
+            warn_deprecated(op.method, op.path, info, stacklevel=_caller_stacklevel())
         parsed = response.parsed
         if not isinstance(parsed, model):
             raise APIResponseValidationError(

@@ -363,8 +363,13 @@ def _summary(status: int, problem: Problem | None, body_text: str | None, reques
     return line
 
 
+# A missing or malformed timestamp header is a bug in the request, not a clock that is off.
+_NOT_SKEW = re.compile(r"\b(missing|absent|required|malformed|whole seconds)\b", re.IGNORECASE)
+
+
 def _mentions_timestamp(problem: Problem) -> bool:
-    return any(_SKEW_WORDS.search(text) for text in (problem.detail, problem.title, problem.type) if text)
+    texts = [text for text in (problem.detail, problem.title, problem.type) if text]
+    return any(_SKEW_WORDS.search(t) for t in texts) and not any(_NOT_SKEW.search(t) for t in texts)
 
 
 def _skew_hint(offset: float | None) -> str:

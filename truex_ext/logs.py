@@ -46,9 +46,14 @@ _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
 
 
+#: Shorter strings are not redacted by value: a one-letter "secret" (a test's) would blank out that letter
+#: in every later message of the process. Real TrueX secrets are tens of characters long.
+MIN_SECRET_LENGTH = 8
+
+
 def register_secret(secret: str) -> None:
     """Redact ``secret`` wherever it appears in a ``truex`` log message from now on."""
-    if secret:  # an empty string would "match" everywhere
+    if len(secret) >= MIN_SECRET_LENGTH:
         with _secrets_lock:
             _secrets.add(secret)
 

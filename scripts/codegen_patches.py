@@ -1,9 +1,14 @@
-"""Teach openapi-python-client that `type: string, format: decimal` is :class:`decimal.Decimal`.
+"""What openapi-python-client does not do on its own, patched in at generation time.
 
-The generator special-cases only date, date-time, binary and uuid strings; every other format stays
-``str``. This module adds ``DecimalProperty`` (a ``StringProperty`` subclass with its own template,
-``openapi/templates/property_templates/decimal_property.py.jinja``) and routes `format: decimal` to it.
-It leans on generator internals, so :func:`install` checks each one and fails loudly when they move.
+* ``type: string, format: decimal`` is :class:`decimal.Decimal`: the generator special-cases only date,
+  date-time, binary and uuid strings. :func:`install` adds ``DecimalProperty`` (a ``StringProperty``
+  subclass with its own template, ``openapi/templates/property_templates/decimal_property.py.jinja``),
+  and :func:`patched_endpoint_template` formats decimal path parameters without an exponent.
+* Enums stay open (DECISIONS §9): :func:`patched_str_enum_template` gives every string enum a
+  ``_missing_`` hook, so a value the server adds later parses as a pseudo-member keeping its raw string
+  instead of failing the whole response. Requests are still checked against the spec's enum.
+
+Each patch leans on generator internals, so it checks them and fails loudly when they move.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ class GeneratorInternalsChanged(RuntimeError):
 def _require(condition: bool, what: str) -> None:
     if not condition:
         raise GeneratorInternalsChanged(
-            f"openapi-python-client internals moved ({what}); review scripts/decimal_codegen.py "
+            f"openapi-python-client internals moved ({what}); review scripts/codegen_patches.py "
             "before upgrading the generator"
         )
 
@@ -103,3 +108,33 @@ def patched_endpoint_template() -> str:
     source = (files("openapi_python_client") / "templates" / "endpoint_module.py.jinja").read_text()
     _require(source.count(PATH_PARAM_ORIGINAL) == 1, "endpoint_module.py.jinja path parameter formatting")
     return source.replace(PATH_PARAM_ORIGINAL, PATH_PARAM_PATCHED)
+
+
+STR_ENUM_ANCHOR = """    def __str__(self) -> str:
+        return str(self.value)
+"""
+OPEN_ENUM_HOOK = """
+    @classmethod
+    def _missing_(cls, value: object) -> {{ enum.class_info.name }} | None:
+        # A value the server added after this client was generated: keep it rather than fail the
+        # response (DECISIONS §9). It is an instance of this enum whose value is the raw string.
+        if not isinstance(value, str):
+            return None
+        member = str.__new__(cls, value)
+        member._name_ = value
+        member._value_ = value
+        return member
+"""
+
+
+def patched_str_enum_template() -> str:
+    """The generator's string-enum template with the open-enum ``_missing_`` hook."""
+    from importlib.resources import files
+
+    source = (files("openapi_python_client") / "templates" / "str_enum.py.jinja").read_text()
+    _require(source.count(STR_ENUM_ANCHOR) == 1, "str_enum.py.jinja __str__ anchor")
+    _require(source.startswith("from enum import Enum\n"), "str_enum.py.jinja imports")
+    source = source.replace(
+        "from enum import Enum\n", "from __future__ import annotations\n\nfrom enum import Enum\n", 1
+    )
+    return source.replace(STR_ENUM_ANCHOR, STR_ENUM_ANCHOR + OPEN_ENUM_HOOK)

@@ -1,0 +1,70 @@
+"""Enums stay open (DECISIONS §9): a value the server adds later parses; a request is still checked."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+from truex_client.models import NewOrderInfo, Order, OrderStatus, OrderType, Side
+
+from truex_ext import InvalidParameterError, Truex
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+def test_an_unknown_enum_value_in_a_response_parses_and_round_trips() -> None:
+    body = {
+        "id": "1",
+        "status": "PARTIALLY_FILLED",
+        "order_info": {"instrument_id": "1", "qty": "1", "side": "BUY", "type": "STOP"},
+    }
+    order = Order.from_dict(body)
+    assert isinstance(order.status, OrderStatus)
+    assert order.status.value == "PARTIALLY_FILLED"
+    assert order.status not in list(OrderStatus)  # not mistaken for a documented member
+    assert order.to_dict() == body
+
+
+def test_known_values_are_still_the_members() -> None:
+    assert OrderStatus("FILLED") is OrderStatus.FILLED
+    with pytest.raises(ValueError):
+        OrderStatus(7)  # type: ignore[arg-type]  # only strings are kept
+
+
+def test_a_request_with_an_undocumented_value_is_refused_before_sending() -> None:
+    sent: list[httpx.Request] = []
+    client = Truex(
+        api_key="k" * 36,
+        api_secret="open-enum-test-secret",
+        client_id="1",
+        transport=httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(500)),
+        environ={},
+    )
+    info = NewOrderInfo(
+        client_id="1",
+        instrument_id="2",
+        qty=Decimal("1"),
+        price=Decimal("1"),
+        side=Side("HOLD"),
+        type_=OrderType.LIMIT,
+    )
+    with pytest.raises(InvalidParameterError) as err:
+        client.orders.create(info=info)
+    assert err.value.field == "info.side" and "BUY" in err.value.rule
+    assert sent == []
+
+
+def test_the_enum_patch_fails_loudly_when_the_template_moves(monkeypatch: pytest.MonkeyPatch) -> None:
+    sys.path.insert(0, str(SCRIPTS))
+    try:
+        patches = importlib.import_module("codegen_patches")
+    finally:
+        sys.path.remove(str(SCRIPTS))
+    assert "_missing_" in patches.patched_str_enum_template()
+    monkeypatch.setattr(patches, "STR_ENUM_ANCHOR", "    def __repr__(self) -> str:\n")
+    with pytest.raises(patches.GeneratorInternalsChanged, match="str_enum"):
+        patches.patched_str_enum_template()
