@@ -21,7 +21,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import format_datetime
 from typing import Any
@@ -750,7 +750,7 @@ def test_an_html_502_is_kept_as_text(h: Harness, server: Server) -> None:
 
 
 def test_a_401_about_the_timestamp_carries_the_measured_clock_offset(h: Harness, server: Server) -> None:
-    server_time = datetime.fromtimestamp(T0 + 42, tz=timezone.utc)
+    server_time = datetime.fromtimestamp(T0 + 42, tz=UTC)
     server.queue(
         problem(401, "timestamp is too old", headers={"date": format_datetime(server_time, usegmt=True)})
     )
@@ -770,7 +770,7 @@ def test_a_401_about_something_else_is_not_a_skew_error(h: Harness, server: Serv
 
 
 def test_clock_skew_correction_uses_the_date_header(h: Harness, server: Server) -> None:
-    server_time = datetime.fromtimestamp(T0 + 42, tz=timezone.utc)
+    server_time = datetime.fromtimestamp(T0 + 42, tz=UTC)
     date = format_datetime(server_time, usegmt=True)
     client = h.make(correct_clock_skew=True)
     server.queue(problem(401, "timestamp is too old", headers={"date": date}), one(order()))
@@ -852,7 +852,7 @@ def test_raw_response_shows_status_headers_request_id_and_deprecation(h: Harness
         "Wed, 05 Aug 2026 00:00:00 GMT",
     )
     assert raw.deprecation is not None and raw.deprecation.deprecated
-    assert raw.deprecation.sunset == datetime(2026, 8, 5, tzinfo=timezone.utc)
+    assert raw.deprecation.sunset == datetime(2026, 8, 5, tzinfo=UTC)
     assert raw.deprecation.links == {"successor-version": "/api/v1/orders/active"}
     parsed = raw.parse()
     assert isinstance(parsed, Order) and parsed.id == order()["id"]
@@ -1043,7 +1043,7 @@ def test_retry_after_in_seconds_is_honoured(h: Harness, server: Server) -> None:
 
 
 def test_retry_after_as_an_http_date_is_honoured(h: Harness, server: Server) -> None:
-    when = format_datetime(datetime.fromtimestamp(T0 + 7, tz=timezone.utc), usegmt=True)
+    when = format_datetime(datetime.fromtimestamp(T0 + 7, tz=UTC), usegmt=True)
     server.queue(problem(503, headers={"retry-after": when}), one(order()))
     h.run(lambda c: c.orders.cancel(ref_id="1"))
     assert h.time.sleeps == [7.0]
@@ -1411,7 +1411,7 @@ def test_the_secret_never_leaks(
         client = harness.make(credentials=False, environ=environ)
         seen += [repr(client), str(client), repr(client.with_options(max_retries=0)), repr(client._config)]
         seen += [repr(Credentials(KEY, sentinel, CID))]
-        server_time = format_datetime(datetime.fromtimestamp(T0 + 99, tz=timezone.utc), usegmt=True)
+        server_time = format_datetime(datetime.fromtimestamp(T0 + 99, tz=UTC), usegmt=True)
         server.queue(
             problem(503),  # retried
             one(order(), headers=DEPRECATION_HEADERS),

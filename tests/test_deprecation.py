@@ -6,7 +6,7 @@ import doctest
 import threading
 import warnings
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -20,8 +20,8 @@ from truex_ext.deprecation import (
     warn_deprecated,
 )
 
-JAN_1_2026 = datetime(2026, 1, 1, tzinfo=timezone.utc)
-AUG_5_2026 = datetime(2026, 8, 5, tzinfo=timezone.utc)
+JAN_1_2026 = datetime(2026, 1, 1, tzinfo=UTC)
+AUG_5_2026 = datetime(2026, 8, 5, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +49,7 @@ def test_rfc9745_epoch_and_sunset() -> None:
         ("Thursday, 01-Jan-26 00:00:00 GMT", JAN_1_2026),
         ("Thu Jan  1 00:00:00 2026", JAN_1_2026),
         (" @1767225600 ", JAN_1_2026),
-        ("@0", datetime(1970, 1, 1, tzinfo=timezone.utc)),
+        ("@0", datetime(1970, 1, 1, tzinfo=UTC)),
     ],
 )
 def test_deprecation_forms(value: str, expected: datetime | None) -> None:
@@ -152,7 +152,7 @@ def test_warns_once_per_method_and_template_with_full_message() -> None:
 
 def test_message_uses_successor_link_and_time_of_day() -> None:
     info = DeprecationInfo(
-        deprecated_at=datetime(2026, 1, 1, 12, 30, tzinfo=timezone.utc),
+        deprecated_at=datetime(2026, 1, 1, 12, 30, tzinfo=UTC),
         links={"successor-version": "/api/v1/orders", "deprecation": "https://docs.truex.co/d"},
     )
     with pytest.warns(TruexDeprecationWarning) as caught:

@@ -20,7 +20,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Generator, Mapping
-from datetime import timezone
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 
 import attrs
@@ -150,7 +150,7 @@ class ClockSkew:
             except (TypeError, ValueError, IndexError, OverflowError):
                 return self._offset
             if server.tzinfo is None:  # HTTP-dates are always GMT
-                server = server.replace(tzinfo=timezone.utc)
+                server = server.replace(tzinfo=UTC)
             self._offset = server.timestamp() - local_now
         return self._offset
 

@@ -16,7 +16,7 @@ import re
 import threading
 import warnings
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import attrs
@@ -86,7 +86,7 @@ def _parse_deprecation_date(value: str) -> datetime | None:
     m = _EPOCH.match(value)
     if m:  # RFC 9745 structured-field date
         try:
-            return datetime.fromtimestamp(int(m.group(1)), tz=timezone.utc)
+            return datetime.fromtimestamp(int(m.group(1)), tz=UTC)
         except (OverflowError, OSError, ValueError):
             return None
     if value.lower() == "true":  # legacy draft form: deprecated, date unknown
@@ -100,7 +100,7 @@ def _parse_http_date(value: str) -> datetime | None:
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     # HTTP-dates are always GMT; asctime-format dates parse as naive.
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _split_unquoted(value: str, sep: str) -> list[str]:

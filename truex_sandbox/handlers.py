@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from .auth import Principal
@@ -60,7 +60,7 @@ Handler = Callable[[Call], Any]
 @functools.lru_cache(maxsize=4)
 def _utc_text(second: int) -> str:
     # Cached per second: health checks come in bursts and strftime is the costliest step of the answer.
-    return datetime.fromtimestamp(second, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def get_health(call: Call) -> dict[str, Any]:

@@ -14,7 +14,7 @@ endpoints. Deprecate singular versions."); no sunset is documented for them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from email.utils import format_datetime
 from typing import Any, Final
 
@@ -74,11 +74,11 @@ _UNSUPPORTED: Final = "X-Truex-Version: {given!r} is not a supported version; su
 
 
 def _epoch(day: date) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp())
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
 
 
 def _http_date(day: date) -> str:
-    return format_datetime(datetime(day.year, day.month, day.day, tzinfo=timezone.utc), usegmt=True)
+    return format_datetime(datetime(day.year, day.month, day.day, tzinfo=UTC), usegmt=True)
 
 
 _V2024_DEPRECATION: Final = f"@{_epoch(V2024_DEPRECATED)}"
