@@ -20,13 +20,13 @@ import math
 import os
 import time
 from collections.abc import Callable, Generator, Mapping
-from datetime import UTC
-from email.utils import parsedate_to_datetime
 
 import attrs
 import httpx
 
 from truex_ext.errors import MissingCredentialsError
+
+from .httpdate import parse_http_date
 
 __all__ = [
     "HEADER_SIGNATURE",
@@ -144,13 +144,8 @@ class ClockSkew:
         server looking *behind*; that errs on the safe side of the server's window (15 s in the past,
         only 1 s in the future).
         """
-        if date_header:
-            try:
-                server = parsedate_to_datetime(date_header)
-            except (TypeError, ValueError, IndexError, OverflowError):
-                return self._offset
-            if server.tzinfo is None:  # HTTP-dates are always GMT
-                server = server.replace(tzinfo=UTC)
+        server = parse_http_date(date_header) if date_header else None
+        if server is not None:
             self._offset = server.timestamp() - local_now
         return self._offset
 

@@ -17,7 +17,6 @@ import threading
 import warnings
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import attrs
 
@@ -28,6 +27,8 @@ __all__ = [
     "reset_warning_registry",
     "warn_deprecated",
 ]
+
+from .httpdate import parse_http_date
 
 
 class TruexDeprecationWarning(FutureWarning):
@@ -73,7 +74,7 @@ def parse_deprecation(headers: Mapping[str, str]) -> DeprecationInfo | None:
     return DeprecationInfo(
         deprecated=deprecation is not None,
         deprecated_at=_parse_deprecation_date(deprecation) if deprecation is not None else None,
-        sunset=_parse_http_date(sunset) if sunset is not None else None,
+        sunset=parse_http_date(sunset) if sunset is not None else None,
         links=_parse_links(lowered.get("link", "")),
     )
 
@@ -91,16 +92,7 @@ def _parse_deprecation_date(value: str) -> datetime | None:
             return None
     if value.lower() == "true":  # legacy draft form: deprecated, date unknown
         return None
-    return _parse_http_date(value)
-
-
-def _parse_http_date(value: str) -> datetime | None:
-    try:
-        parsed = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    # HTTP-dates are always GMT; asctime-format dates parse as naive.
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return parse_http_date(value)
 
 
 def _split_unquoted(value: str, sep: str) -> list[str]:

@@ -20,11 +20,11 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
-from datetime import UTC
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import attrs
+
+from .httpdate import parse_http_date
 
 __all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "is_idempotent", "parse_retry_after"]
 
@@ -69,13 +69,8 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     else:
         # float() accepts "nan" and "inf"; neither is a usable delay.
         return max(seconds, 0.0) if math.isfinite(seconds) else None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when.tzinfo is None:  # HTTP-dates are always GMT
-        when = when.replace(tzinfo=UTC)
-    return max(when.timestamp() - now, 0.0)
+    when = parse_http_date(value)
+    return None if when is None else max(when.timestamp() - now, 0.0)
 
 
 def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
