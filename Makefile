@@ -34,6 +34,23 @@ typecheck: $(STAMP)
 test: $(STAMP) check-generated lint typecheck
 	$(BIN)/pytest
 
+## contract: schemathesis CLI against a served sandbox (uvicorn, free loopback port) -> reports/contract-junit.xml
+.PHONY: contract
+contract: $(STAMP)
+	scripts/contract.sh
+
+## contract-prism: the client against Stoplight Prism mocks of the spec (needs Node >= 18.20.1 and npm)
+PRISM_STAMP := node_modules/.installed-prism
+
+$(PRISM_STAMP): package.json $(wildcard package-lock.json)
+	if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; \
+	else npm install --no-audit --no-fund --save-exact; fi
+	touch $@
+
+.PHONY: contract-prism
+contract-prism: $(STAMP) $(PRISM_STAMP)
+	scripts/prism.sh
+
 ## demo: a short trading session through the client against the embedded sandbox
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
@@ -41,6 +58,15 @@ demo: $(STAMP)
 ## sandbox: serve the local exchange on http://127.0.0.1:8765 (prints the API keys)
 sandbox: $(STAMP)
 	$(BIN)/truex-sandbox
+
+## bench: the SDK and the sandbox against their floors -> bench/results.json, bench/results.png (never fails on a miss)
+.PHONY: bench
+$(VENV)/.installed-bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -210,12 +210,16 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
     spec = Spec(spec_data, class_overrides)
     tag_docs = {t["name"]: t.get("description", "") for t in spec.data.get("tags", [])}
     by_tag: dict[str, list[dict[str, Any]]] = {tag: [] for tag in TAG_ATTRS}
-    imports_api: set[str] = set()
     models: set[str] = set()
     table_lines: list[str] = []
-    model_names = set(
-        re.findall(r"^from \.\w+ import (\w+)$", (package_dir / "models" / "__init__.py").read_text(), re.M)
-    )
+    # Model class -> its module in truex_client.models (imported by the method that needs it, not up front).
+    model_modules = {
+        name: module
+        for module, name in re.findall(
+            r"^from \.(\w+) import (\w+)$", (package_dir / "models" / "__init__.py").read_text(), re.M
+        )
+    }
+    model_names = set(model_modules)
 
     for method, path, op in _operations(spec):
         oid = op["operationId"]
@@ -239,7 +243,7 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
             f"ok_statuses=frozenset({_py(_ok_statuses(op))}), single={item is None!r}, "
             f"params={_py(_params_table(spec, op))}, body={_py(request_schema)}),"
         )
-        imports_api.add(f"from truex_client.api.{_module_name(tag)} import {oid}")
+        runtime_models = sorted({m for m in (body_model, envelope, item) if m is not None})
         # Method parameters: path params first, then the body's fields flattened, then the rest.
         params: list[tuple[str, str, str | None]] = []
         body_fields: list[tuple[str, str, bool]] = []
@@ -281,6 +285,9 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
                 "paginated": paginated,
                 "deprecated": bool(op.get("deprecated")),
                 "replacement": op.get("x-replacement"),
+                # Imported inside the method: `import truex_ext` must not import 36 endpoint modules.
+                "imports": [f"from truex_client.api.{_module_name(tag)} import {oid}"]
+                + [f"from truex_client.models.{model_modules[m]} import {m}" for m in runtime_models],
             }
         )
 
@@ -297,19 +304,19 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
         "from __future__ import annotations",
         "",
         "import builtins",
-        *(["from decimal import Decimal", ""] if uses_decimal else []),
         "from typing import TYPE_CHECKING, Final",
         "",
-        *sorted(imports_api),
-        "from truex_client.models import (",
-        *[f"    {m}," for m in sorted(models)],
-        ")",
         "from truex_client.types import UNSET, Unset",
         "",
         "from .operations import Operation",
         "from .raw import to_async_raw, to_async_raw_pages, to_raw",
         "",
         "if TYPE_CHECKING:",
+        *(["    from decimal import Decimal", ""] if uses_decimal else []),
+        "    from truex_client.models import (",
+        *[f"        {m}," for m in sorted(models)],
+        "    )",
+        "",
         "    from .api import AsyncAPI, SyncAPI",
         "    from .pagination import AsyncPaginator, SyncPaginator",
         "",
@@ -381,6 +388,7 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
                     pager = "AsyncPaginator" if is_async else "SyncPaginator"
                     out += ["", f"    def {m['name']}({signature(m['params'])}) -> {pager}[{m['item']}]:"]
                     out += docstring(m)
+                    out += [f"        {line}" for line in m["imports"]]
                     out.append(
                         f"        return self._api.paginate({op_ref}, {m['oid']}.{fn}, {args}, {m['envelope']}, "
                         f"{m['item']}, max_items=max_items)"
@@ -392,6 +400,7 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
                 awt = "await " if is_async else ""
                 out += ["", f"    {asy}def {m['name']}({signature(m['params'])}) -> {ret}:"]
                 out += docstring(m)
+                out += [f"        {line}" for line in m["imports"]]
                 out.append(
                     f"        page = {awt}self._api.call({op_ref}, {m['oid']}.{fn}, {args}, {m['envelope']})"
                 )

@@ -3,37 +3,98 @@
 from truex_ext import Truex
 with Truex() as client:
     print(client.service.health())
+
+The names below are imported on first use (PEP 562): ``import truex_ext`` alone, and the ``truex`` command
+line's ``--help``, do not pay for the client, httpx and the generated models until something needs them.
 """
 
-from .auth import Credentials, sign
-from .client import PROD_URL, SANDBOX_URL, UAT_URL, AsyncTruex, Truex, __version__
-from .deprecation import DeprecationInfo, TruexDeprecationWarning
-from .errors import (
-    APIConnectionError,
-    APIError,
-    APIResponseValidationError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    ConflictError,
-    CredentialsRequiredError,
-    InternalServerError,
-    InvalidParameterError,
-    NotFoundError,
-    PaginationError,
-    PermissionDeniedError,
-    Problem,
-    RateLimitError,
-    RequestTimeoutError,
-    TimestampSkewError,
-    TruexError,
-    UnsupportedMediaTypeError,
-)
-from .pagination import AsyncPaginator, Page, SyncPaginator
-from .raw import RawResponse
-from .retries import RetryPolicy
-from .versions import DEFAULT_VERSION, SUPPORTED_VERSIONS
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .auth import Credentials, sign
+    from .client import PROD_URL, SANDBOX_URL, UAT_URL, AsyncTruex, Truex, __version__
+    from .deprecation import DeprecationInfo, TruexDeprecationWarning
+    from .errors import (
+        APIConnectionError,
+        APIError,
+        APIResponseValidationError,
+        APIStatusError,
+        APITimeoutError,
+        AuthenticationError,
+        BadRequestError,
+        ConflictError,
+        CredentialsRequiredError,
+        InternalServerError,
+        InvalidParameterError,
+        NotFoundError,
+        PaginationError,
+        PermissionDeniedError,
+        Problem,
+        RateLimitError,
+        RequestTimeoutError,
+        TimestampSkewError,
+        TruexError,
+        UnsupportedMediaTypeError,
+    )
+    from .pagination import AsyncPaginator, Page, SyncPaginator
+    from .raw import RawResponse
+    from .retries import RetryPolicy
+    from .transport import aiohttp_transport
+    from .versions import DEFAULT_VERSION, SUPPORTED_VERSIONS
+
+# Public name -> the submodule that defines it.
+_LAZY = {
+    **dict.fromkeys(("Credentials", "sign"), "auth"),
+    **dict.fromkeys(("PROD_URL", "SANDBOX_URL", "UAT_URL", "AsyncTruex", "Truex", "__version__"), "client"),
+    **dict.fromkeys(("DeprecationInfo", "TruexDeprecationWarning"), "deprecation"),
+    **dict.fromkeys(
+        (
+            "APIConnectionError",
+            "APIError",
+            "APIResponseValidationError",
+            "APIStatusError",
+            "APITimeoutError",
+            "AuthenticationError",
+            "BadRequestError",
+            "ConflictError",
+            "CredentialsRequiredError",
+            "InternalServerError",
+            "InvalidParameterError",
+            "NotFoundError",
+            "PaginationError",
+            "PermissionDeniedError",
+            "Problem",
+            "RateLimitError",
+            "RequestTimeoutError",
+            "TimestampSkewError",
+            "TruexError",
+            "UnsupportedMediaTypeError",
+        ),
+        "errors",
+    ),
+    **dict.fromkeys(("AsyncPaginator", "Page", "SyncPaginator"), "pagination"),
+    "RawResponse": "raw",
+    "RetryPolicy": "retries",
+    "aiohttp_transport": "transport",
+    **dict.fromkeys(("DEFAULT_VERSION", "SUPPORTED_VERSIONS"), "versions"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # once imported, a plain module attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "DEFAULT_VERSION",
@@ -72,5 +133,6 @@ __all__ = [
     "TruexError",
     "UnsupportedMediaTypeError",
     "__version__",
+    "aiohttp_transport",
     "sign",
 ]

@@ -7,100 +7,40 @@ spec and run `make generate`.
 from __future__ import annotations
 
 import builtins
-from decimal import Decimal
 from typing import TYPE_CHECKING, Final
 
-from truex_client.api.assets import list_assets, list_assets_deprecated
-from truex_client.api.balances import list_balances, list_balances_deprecated
-from truex_client.api.clients import (
-    list_clients,
-    list_clients_deprecated,
-    update_client,
-    update_client_deprecated,
-)
-from truex_client.api.instruments import list_instruments, list_instruments_deprecated
-from truex_client.api.market_data import (
-    compute_market_quote,
-    get_vwap_quote_deprecated,
-    list_market_quotes,
-    list_market_trades,
-)
-from truex_client.api.orders import (
-    cancel_order,
-    cancel_order_deprecated,
-    create_order,
-    create_order_deprecated,
-    get_order_status,
-    get_order_status_deprecated,
-    list_active_orders,
-    list_active_orders_deprecated,
-    list_order_trades,
-    list_order_trades_deprecated,
-    list_orders,
-    list_orders_deprecated,
-    modify_order,
-    modify_order_deprecated,
-)
-from truex_client.api.service import get_health, list_versions
-from truex_client.api.transfers import (
-    create_transfer,
-    create_transfer_deprecated,
-    list_active_transfers,
-    list_active_transfers_deprecated,
-    list_transfers,
-    list_transfers_deprecated,
-)
-from truex_client.models import (
-    ApiVersion,
-    ApiVersionInfo,
-    ApiVersionList,
-    Asset,
-    AssetList,
-    BalanceEntity,
-    BalanceList,
-    ClientAccount,
-    ClientList,
-    ClientResponse,
-    ClientUpdateInfo,
-    ClientUpdateRequest,
-    ComputeQuote,
-    ComputeQuoteRequest,
-    ComputeQuoteResponse,
-    Health,
-    HealthResponse,
-    IdType,
-    Instrument,
-    InstrumentList,
-    MarketQuote,
-    MarketQuoteList,
-    MarketTrade,
-    MarketTradeList,
-    ModifyOrderInfo,
-    NewOrderInfo,
-    Order,
-    OrderCreateRequest,
-    OrderList,
-    OrderModifyRequest,
-    OrderResponse,
-    QtyUnit,
-    Side,
-    Trade,
-    TradeList,
-    Transfer,
-    TransferCreateRequest,
-    TransferList,
-    TransferNew,
-    TransferResponse,
-    VwapQuote,
-    VwapQuoteRequest,
-    VwapQuoteResponse,
-)
 from truex_client.types import UNSET, Unset
 
 from .operations import Operation
 from .raw import to_async_raw, to_async_raw_pages, to_raw
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from truex_client.models import (
+        ApiVersion,
+        ApiVersionInfo,
+        Asset,
+        BalanceEntity,
+        ClientAccount,
+        ClientUpdateInfo,
+        ComputeQuote,
+        Health,
+        IdType,
+        Instrument,
+        MarketQuote,
+        MarketTrade,
+        ModifyOrderInfo,
+        NewOrderInfo,
+        Order,
+        QtyUnit,
+        Side,
+        Trade,
+        Transfer,
+        TransferNew,
+        VwapQuote,
+    )
+
     from .api import AsyncAPI, SyncAPI
     from .pagination import AsyncPaginator, SyncPaginator
 
@@ -1955,6 +1895,9 @@ class Service:
         Readiness of the REST API Gateway. A degraded service answers 503 with the same body as 200.
         Operation ``get_health``.
         """
+        from truex_client.api.service import get_health
+        from truex_client.models.health_response import HealthResponse
+
         page = self._api.call(
             OPERATIONS["get_health"],
             get_health.sync_detailed,
@@ -1969,6 +1912,9 @@ class Service:
         Discover the supported values of the `X-Truex-Version` header programmatically.
         Operation ``list_versions``.
         """
+        from truex_client.api.service import list_versions
+        from truex_client.models.api_version_list import ApiVersionList
+
         page = self._api.call(
             OPERATIONS["list_versions"],
             list_versions.sync_detailed,
@@ -2012,6 +1958,10 @@ class Assets:
         Query for assets available on the exchange by specific asset ID or name. If no query parameters are supplied then ALL available assets will be returned.
         Operation ``list_assets``.
         """
+        from truex_client.api.assets import list_assets
+        from truex_client.models.asset import Asset
+        from truex_client.models.asset_list import AssetList
+
         return self._api.paginate(
             OPERATIONS["list_assets"],
             list_assets.sync_detailed,
@@ -2038,6 +1988,10 @@ class Assets:
         DEPRECATED: Use /api/v1/assets instead. Query for assets available on the exchange.
         Operation ``list_assets_deprecated``.
         """
+        from truex_client.api.assets import list_assets_deprecated
+        from truex_client.models.asset import Asset
+        from truex_client.models.asset_list import AssetList
+
         return self._api.paginate(
             OPERATIONS["list_assets_deprecated"],
             list_assets_deprecated.sync_detailed,
@@ -2082,6 +2036,10 @@ class Instruments:
         Query tradeable instruments by ID or symbol. If no query parameters are supplied then ALL instruments will be returned.
         Operation ``list_instruments``.
         """
+        from truex_client.api.instruments import list_instruments
+        from truex_client.models.instrument import Instrument
+        from truex_client.models.instrument_list import InstrumentList
+
         return self._api.paginate(
             OPERATIONS["list_instruments"],
             list_instruments.sync_detailed,
@@ -2108,6 +2066,10 @@ class Instruments:
         DEPRECATED: Use /api/v1/instruments instead. Query tradeable instruments.
         Operation ``list_instruments_deprecated``.
         """
+        from truex_client.api.instruments import list_instruments_deprecated
+        from truex_client.models.instrument import Instrument
+        from truex_client.models.instrument_list import InstrumentList
+
         return self._api.paginate(
             OPERATIONS["list_instruments_deprecated"],
             list_instruments_deprecated.sync_detailed,
@@ -2151,6 +2113,10 @@ class MarketData:
         Exchange best bid and offer (EBBO) by instrument. With no parameters, the EBBO of every instrument.
         Operation ``list_market_quotes``.
         """
+        from truex_client.api.market_data import list_market_quotes
+        from truex_client.models.market_quote import MarketQuote
+        from truex_client.models.market_quote_list import MarketQuoteList
+
         return self._api.paginate(
             OPERATIONS["list_market_quotes"],
             list_market_quotes.sync_detailed,
@@ -2175,6 +2141,10 @@ class MarketData:
         DEPRECATED: Use /api/v1/markets/quote instead. VWAP of buying a notional (quote asset) amount from the live book.
         Operation ``get_vwap_quote_deprecated``.
         """
+        from truex_client.api.market_data import get_vwap_quote_deprecated
+        from truex_client.models.vwap_quote_request import VwapQuoteRequest
+        from truex_client.models.vwap_quote_response import VwapQuoteResponse
+
         page = self._api.call(
             OPERATIONS["get_vwap_quote_deprecated"],
             get_vwap_quote_deprecated.sync_detailed,
@@ -2200,6 +2170,10 @@ class MarketData:
         Walks the live book: the base quantity and VWAP price of buying or selling a base amount (BASE) or a notional amount (QUOTE). For QUOTE the exchange picks the largest executable base quantity that respects the base increment at the final level.
         Operation ``compute_market_quote``.
         """
+        from truex_client.api.market_data import compute_market_quote
+        from truex_client.models.compute_quote_request import ComputeQuoteRequest
+        from truex_client.models.compute_quote_response import ComputeQuoteResponse
+
         page = self._api.call(
             OPERATIONS["compute_market_quote"],
             compute_market_quote.sync_detailed,
@@ -2227,6 +2201,10 @@ class MarketData:
         Recent public trades, newest first, of the last 24 hours.
         Operation ``list_market_trades``.
         """
+        from truex_client.api.market_data import list_market_trades
+        from truex_client.models.market_trade import MarketTrade
+        from truex_client.models.market_trade_list import MarketTradeList
+
         return self._api.paginate(
             OPERATIONS["list_market_trades"],
             list_market_trades.sync_detailed,
@@ -2278,6 +2256,10 @@ class Clients:
         Query for a user's information: the clients tied to the API key. Called with no parameters it discovers the client ids the key may act for.
         Operation ``list_clients``.
         """
+        from truex_client.api.clients import list_clients
+        from truex_client.models.client_account import ClientAccount
+        from truex_client.models.client_list import ClientList
+
         return self._api.paginate(
             OPERATIONS["list_clients"],
             list_clients.sync_detailed,
@@ -2301,6 +2283,10 @@ class Clients:
         Update client level settings.
         Operation ``update_client``.
         """
+        from truex_client.api.clients import update_client
+        from truex_client.models.client_response import ClientResponse
+        from truex_client.models.client_update_request import ClientUpdateRequest
+
         page = self._api.call(
             OPERATIONS["update_client"],
             update_client.sync_detailed,
@@ -2326,6 +2312,10 @@ class Clients:
         DEPRECATED: Use /api/v1/clients instead. Query for a user's information.
         Operation ``list_clients_deprecated``.
         """
+        from truex_client.api.clients import list_clients_deprecated
+        from truex_client.models.client_account import ClientAccount
+        from truex_client.models.client_list import ClientList
+
         return self._api.paginate(
             OPERATIONS["list_clients_deprecated"],
             list_clients_deprecated.sync_detailed,
@@ -2351,6 +2341,10 @@ class Clients:
         DEPRECATED: Use /api/v1/clients instead. Update client level settings.
         Operation ``update_client_deprecated``.
         """
+        from truex_client.api.clients import update_client_deprecated
+        from truex_client.models.client_response import ClientResponse
+        from truex_client.models.client_update_request import ClientUpdateRequest
+
         page = self._api.call(
             OPERATIONS["update_client_deprecated"],
             update_client_deprecated.sync_detailed,
@@ -2393,6 +2387,10 @@ class Orders:
         Create a new order for a specific instrument. An order that breaks an exchange rule (increments, price band, balance, ALO that would take) is answered 200 with status REJECTED. Creating again with an `external_id` already used in the last 24 hours and the same body returns the existing order; with a different body it is a 409.
         Operation ``create_order``.
         """
+        from truex_client.api.orders import create_order
+        from truex_client.models.order_create_request import OrderCreateRequest
+        from truex_client.models.order_response import OrderResponse
+
         page = self._api.call(
             OPERATIONS["create_order"],
             create_order.sync_detailed,
@@ -2417,6 +2415,10 @@ class Orders:
         Modify an active order: the new total quantity and the new price. The order keeps its time priority on a pure size decrease and loses it on a price change or a size increase.
         Operation ``modify_order``.
         """
+        from truex_client.api.orders import modify_order
+        from truex_client.models.order_modify_request import OrderModifyRequest
+        from truex_client.models.order_response import OrderResponse
+
         page = self._api.call(
             OPERATIONS["modify_order"],
             modify_order.sync_detailed,
@@ -2445,6 +2447,10 @@ class Orders:
         DEPRECATED: Use /api/v1/orders/list instead. Query for all orders placed on the exchange within the last 24 hours.
         Operation ``list_orders_deprecated``.
         """
+        from truex_client.api.orders import list_orders_deprecated
+        from truex_client.models.order import Order
+        from truex_client.models.order_list import OrderList
+
         return self._api.paginate(
             OPERATIONS["list_orders_deprecated"],
             list_orders_deprecated.sync_detailed,
@@ -2474,6 +2480,10 @@ class Orders:
         DEPRECATED: Use /api/v1/orders instead. Create a new order for a specific instrument.
         Operation ``create_order_deprecated``.
         """
+        from truex_client.api.orders import create_order_deprecated
+        from truex_client.models.order_create_request import OrderCreateRequest
+        from truex_client.models.order_response import OrderResponse
+
         page = self._api.call(
             OPERATIONS["create_order_deprecated"],
             create_order_deprecated.sync_detailed,
@@ -2500,6 +2510,10 @@ class Orders:
         DEPRECATED: Use /api/v1/orders instead. Modify an active order.
         Operation ``modify_order_deprecated``.
         """
+        from truex_client.api.orders import modify_order_deprecated
+        from truex_client.models.order_modify_request import OrderModifyRequest
+        from truex_client.models.order_response import OrderResponse
+
         page = self._api.call(
             OPERATIONS["modify_order_deprecated"],
             modify_order_deprecated.sync_detailed,
@@ -2526,6 +2540,10 @@ class Orders:
         Query for all orders placed on the exchange within the last 24 hours. A filter can be provided to narrow the results.
         Operation ``list_orders``.
         """
+        from truex_client.api.orders import list_orders
+        from truex_client.models.order import Order
+        from truex_client.models.order_list import OrderList
+
         return self._api.paginate(
             OPERATIONS["list_orders"],
             list_orders.sync_detailed,
@@ -2549,6 +2567,9 @@ class Orders:
         Begins the cancellation process of an existing active order. The answer has status CANCEL_PENDING; it is still possible to receive trades on the order that is being canceled.
         Operation ``cancel_order``.
         """
+        from truex_client.api.orders import cancel_order
+        from truex_client.models.order_response import OrderResponse
+
         page = self._api.call(
             OPERATIONS["cancel_order"],
             cancel_order.sync_detailed,
@@ -2567,6 +2588,9 @@ class Orders:
         DEPRECATED: Use /api/v1/orders/{ref_id} instead. Begins the cancellation of an order.
         Operation ``cancel_order_deprecated``.
         """
+        from truex_client.api.orders import cancel_order_deprecated
+        from truex_client.models.order_response import OrderResponse
+
         page = self._api.call(
             OPERATIONS["cancel_order_deprecated"],
             cancel_order_deprecated.sync_detailed,
@@ -2589,6 +2613,10 @@ class Orders:
         Query for orders currently active on the exchange. An order ID may be supplied to query a single order; otherwise all active orders of the client are returned.
         Operation ``list_active_orders``.
         """
+        from truex_client.api.orders import list_active_orders
+        from truex_client.models.order import Order
+        from truex_client.models.order_list import OrderList
+
         return self._api.paginate(
             OPERATIONS["list_active_orders"],
             list_active_orders.sync_detailed,
@@ -2614,6 +2642,10 @@ class Orders:
         DEPRECATED: Use /api/v1/orders/active instead. Query for orders currently active.
         Operation ``list_active_orders_deprecated``.
         """
+        from truex_client.api.orders import list_active_orders_deprecated
+        from truex_client.models.order import Order
+        from truex_client.models.order_list import OrderList
+
         return self._api.paginate(
             OPERATIONS["list_active_orders_deprecated"],
             list_active_orders_deprecated.sync_detailed,
@@ -2631,6 +2663,9 @@ class Orders:
         Current status of one order, by exchange order id or by client order id (`id_type`). Status is retained for about 28 days.
         Operation ``get_order_status``.
         """
+        from truex_client.api.orders import get_order_status
+        from truex_client.models.order_list import OrderList
+
         page = self._api.call(
             OPERATIONS["get_order_status"],
             get_order_status.sync_detailed,
@@ -2649,6 +2684,9 @@ class Orders:
         DEPRECATED: Use /api/v1/orders/status/{ref_id} instead. Current status of one order.
         Operation ``get_order_status_deprecated``.
         """
+        from truex_client.api.orders import get_order_status_deprecated
+        from truex_client.models.order_list import OrderList
+
         page = self._api.call(
             OPERATIONS["get_order_status_deprecated"],
             get_order_status_deprecated.sync_detailed,
@@ -2672,6 +2710,10 @@ class Orders:
         Trades of the client's orders in the last 24 hours, since `timestamp`, newest first.
         Operation ``list_order_trades``.
         """
+        from truex_client.api.orders import list_order_trades
+        from truex_client.models.trade import Trade
+        from truex_client.models.trade_list import TradeList
+
         return self._api.paginate(
             OPERATIONS["list_order_trades"],
             list_order_trades.sync_detailed,
@@ -2704,6 +2746,10 @@ class Orders:
         DEPRECATED: Use /api/v1/orders/trades instead. Trades of the last 24 hours.
         Operation ``list_order_trades_deprecated``.
         """
+        from truex_client.api.orders import list_order_trades_deprecated
+        from truex_client.models.trade import Trade
+        from truex_client.models.trade_list import TradeList
+
         return self._api.paginate(
             OPERATIONS["list_order_trades_deprecated"],
             list_order_trades_deprecated.sync_detailed,
@@ -2767,6 +2813,10 @@ class Balances:
         Query for balance information current allocated to the exchange.
         Operation ``list_balances``.
         """
+        from truex_client.api.balances import list_balances
+        from truex_client.models.balance_entity import BalanceEntity
+        from truex_client.models.balance_list import BalanceList
+
         return self._api.paginate(
             OPERATIONS["list_balances"],
             list_balances.sync_detailed,
@@ -2801,6 +2851,10 @@ class Balances:
         DEPRECATED: Use /api/v1/balances instead. Query for balance information current allocated to the exchange.
         Operation ``list_balances_deprecated``.
         """
+        from truex_client.api.balances import list_balances_deprecated
+        from truex_client.models.balance_entity import BalanceEntity
+        from truex_client.models.balance_list import BalanceList
+
         return self._api.paginate(
             OPERATIONS["list_balances_deprecated"],
             list_balances_deprecated.sync_detailed,
@@ -2852,6 +2906,10 @@ class Transfers:
         All transfers of the client in the past 24 hours, since `timestamp`, newest first.
         Operation ``list_transfers``.
         """
+        from truex_client.api.transfers import list_transfers
+        from truex_client.models.transfer import Transfer
+        from truex_client.models.transfer_list import TransferList
+
         return self._api.paginate(
             OPERATIONS["list_transfers"],
             list_transfers.sync_detailed,
@@ -2873,6 +2931,10 @@ class Transfers:
         Initiate a deposit onto or a withdrawal from the exchange. The transfer moves through INITIALIZED, PENDING and COMPLETED (or FAILED / REJECTED).
         Operation ``create_transfer``.
         """
+        from truex_client.api.transfers import create_transfer
+        from truex_client.models.transfer_create_request import TransferCreateRequest
+        from truex_client.models.transfer_response import TransferResponse
+
         page = self._api.call(
             OPERATIONS["create_transfer"],
             create_transfer.sync_detailed,
@@ -2898,6 +2960,10 @@ class Transfers:
         DEPRECATED: Use /api/v1/transfers instead. All transfers of the past 24 hours.
         Operation ``list_transfers_deprecated``.
         """
+        from truex_client.api.transfers import list_transfers_deprecated
+        from truex_client.models.transfer import Transfer
+        from truex_client.models.transfer_list import TransferList
+
         return self._api.paginate(
             OPERATIONS["list_transfers_deprecated"],
             list_transfers_deprecated.sync_detailed,
@@ -2923,6 +2989,10 @@ class Transfers:
         DEPRECATED: Use /api/v1/transfers instead. Initiate a deposit or a withdrawal.
         Operation ``create_transfer_deprecated``.
         """
+        from truex_client.api.transfers import create_transfer_deprecated
+        from truex_client.models.transfer_create_request import TransferCreateRequest
+        from truex_client.models.transfer_response import TransferResponse
+
         page = self._api.call(
             OPERATIONS["create_transfer_deprecated"],
             create_transfer_deprecated.sync_detailed,
@@ -2945,6 +3015,10 @@ class Transfers:
         Transfers not yet final (INITIALIZED or PENDING). A transfer ID may be supplied; otherwise all active transfers of the client are returned.
         Operation ``list_active_transfers``.
         """
+        from truex_client.api.transfers import list_active_transfers
+        from truex_client.models.transfer import Transfer
+        from truex_client.models.transfer_list import TransferList
+
         return self._api.paginate(
             OPERATIONS["list_active_transfers"],
             list_active_transfers.sync_detailed,
@@ -2970,6 +3044,10 @@ class Transfers:
         DEPRECATED: Use /api/v1/transfers/active instead. Transfers not yet final.
         Operation ``list_active_transfers_deprecated``.
         """
+        from truex_client.api.transfers import list_active_transfers_deprecated
+        from truex_client.models.transfer import Transfer
+        from truex_client.models.transfer_list import TransferList
+
         return self._api.paginate(
             OPERATIONS["list_active_transfers_deprecated"],
             list_active_transfers_deprecated.sync_detailed,
@@ -3023,6 +3101,9 @@ class AsyncService:
         Readiness of the REST API Gateway. A degraded service answers 503 with the same body as 200.
         Operation ``get_health``.
         """
+        from truex_client.api.service import get_health
+        from truex_client.models.health_response import HealthResponse
+
         page = await self._api.call(
             OPERATIONS["get_health"],
             get_health.asyncio_detailed,
@@ -3037,6 +3118,9 @@ class AsyncService:
         Discover the supported values of the `X-Truex-Version` header programmatically.
         Operation ``list_versions``.
         """
+        from truex_client.api.service import list_versions
+        from truex_client.models.api_version_list import ApiVersionList
+
         page = await self._api.call(
             OPERATIONS["list_versions"],
             list_versions.asyncio_detailed,
@@ -3080,6 +3164,10 @@ class AsyncAssets:
         Query for assets available on the exchange by specific asset ID or name. If no query parameters are supplied then ALL available assets will be returned.
         Operation ``list_assets``.
         """
+        from truex_client.api.assets import list_assets
+        from truex_client.models.asset import Asset
+        from truex_client.models.asset_list import AssetList
+
         return self._api.paginate(
             OPERATIONS["list_assets"],
             list_assets.asyncio_detailed,
@@ -3106,6 +3194,10 @@ class AsyncAssets:
         DEPRECATED: Use /api/v1/assets instead. Query for assets available on the exchange.
         Operation ``list_assets_deprecated``.
         """
+        from truex_client.api.assets import list_assets_deprecated
+        from truex_client.models.asset import Asset
+        from truex_client.models.asset_list import AssetList
+
         return self._api.paginate(
             OPERATIONS["list_assets_deprecated"],
             list_assets_deprecated.asyncio_detailed,
@@ -3150,6 +3242,10 @@ class AsyncInstruments:
         Query tradeable instruments by ID or symbol. If no query parameters are supplied then ALL instruments will be returned.
         Operation ``list_instruments``.
         """
+        from truex_client.api.instruments import list_instruments
+        from truex_client.models.instrument import Instrument
+        from truex_client.models.instrument_list import InstrumentList
+
         return self._api.paginate(
             OPERATIONS["list_instruments"],
             list_instruments.asyncio_detailed,
@@ -3176,6 +3272,10 @@ class AsyncInstruments:
         DEPRECATED: Use /api/v1/instruments instead. Query tradeable instruments.
         Operation ``list_instruments_deprecated``.
         """
+        from truex_client.api.instruments import list_instruments_deprecated
+        from truex_client.models.instrument import Instrument
+        from truex_client.models.instrument_list import InstrumentList
+
         return self._api.paginate(
             OPERATIONS["list_instruments_deprecated"],
             list_instruments_deprecated.asyncio_detailed,
@@ -3219,6 +3319,10 @@ class AsyncMarketData:
         Exchange best bid and offer (EBBO) by instrument. With no parameters, the EBBO of every instrument.
         Operation ``list_market_quotes``.
         """
+        from truex_client.api.market_data import list_market_quotes
+        from truex_client.models.market_quote import MarketQuote
+        from truex_client.models.market_quote_list import MarketQuoteList
+
         return self._api.paginate(
             OPERATIONS["list_market_quotes"],
             list_market_quotes.asyncio_detailed,
@@ -3243,6 +3347,10 @@ class AsyncMarketData:
         DEPRECATED: Use /api/v1/markets/quote instead. VWAP of buying a notional (quote asset) amount from the live book.
         Operation ``get_vwap_quote_deprecated``.
         """
+        from truex_client.api.market_data import get_vwap_quote_deprecated
+        from truex_client.models.vwap_quote_request import VwapQuoteRequest
+        from truex_client.models.vwap_quote_response import VwapQuoteResponse
+
         page = await self._api.call(
             OPERATIONS["get_vwap_quote_deprecated"],
             get_vwap_quote_deprecated.asyncio_detailed,
@@ -3268,6 +3376,10 @@ class AsyncMarketData:
         Walks the live book: the base quantity and VWAP price of buying or selling a base amount (BASE) or a notional amount (QUOTE). For QUOTE the exchange picks the largest executable base quantity that respects the base increment at the final level.
         Operation ``compute_market_quote``.
         """
+        from truex_client.api.market_data import compute_market_quote
+        from truex_client.models.compute_quote_request import ComputeQuoteRequest
+        from truex_client.models.compute_quote_response import ComputeQuoteResponse
+
         page = await self._api.call(
             OPERATIONS["compute_market_quote"],
             compute_market_quote.asyncio_detailed,
@@ -3295,6 +3407,10 @@ class AsyncMarketData:
         Recent public trades, newest first, of the last 24 hours.
         Operation ``list_market_trades``.
         """
+        from truex_client.api.market_data import list_market_trades
+        from truex_client.models.market_trade import MarketTrade
+        from truex_client.models.market_trade_list import MarketTradeList
+
         return self._api.paginate(
             OPERATIONS["list_market_trades"],
             list_market_trades.asyncio_detailed,
@@ -3346,6 +3462,10 @@ class AsyncClients:
         Query for a user's information: the clients tied to the API key. Called with no parameters it discovers the client ids the key may act for.
         Operation ``list_clients``.
         """
+        from truex_client.api.clients import list_clients
+        from truex_client.models.client_account import ClientAccount
+        from truex_client.models.client_list import ClientList
+
         return self._api.paginate(
             OPERATIONS["list_clients"],
             list_clients.asyncio_detailed,
@@ -3369,6 +3489,10 @@ class AsyncClients:
         Update client level settings.
         Operation ``update_client``.
         """
+        from truex_client.api.clients import update_client
+        from truex_client.models.client_response import ClientResponse
+        from truex_client.models.client_update_request import ClientUpdateRequest
+
         page = await self._api.call(
             OPERATIONS["update_client"],
             update_client.asyncio_detailed,
@@ -3394,6 +3518,10 @@ class AsyncClients:
         DEPRECATED: Use /api/v1/clients instead. Query for a user's information.
         Operation ``list_clients_deprecated``.
         """
+        from truex_client.api.clients import list_clients_deprecated
+        from truex_client.models.client_account import ClientAccount
+        from truex_client.models.client_list import ClientList
+
         return self._api.paginate(
             OPERATIONS["list_clients_deprecated"],
             list_clients_deprecated.asyncio_detailed,
@@ -3419,6 +3547,10 @@ class AsyncClients:
         DEPRECATED: Use /api/v1/clients instead. Update client level settings.
         Operation ``update_client_deprecated``.
         """
+        from truex_client.api.clients import update_client_deprecated
+        from truex_client.models.client_response import ClientResponse
+        from truex_client.models.client_update_request import ClientUpdateRequest
+
         page = await self._api.call(
             OPERATIONS["update_client_deprecated"],
             update_client_deprecated.asyncio_detailed,
@@ -3461,6 +3593,10 @@ class AsyncOrders:
         Create a new order for a specific instrument. An order that breaks an exchange rule (increments, price band, balance, ALO that would take) is answered 200 with status REJECTED. Creating again with an `external_id` already used in the last 24 hours and the same body returns the existing order; with a different body it is a 409.
         Operation ``create_order``.
         """
+        from truex_client.api.orders import create_order
+        from truex_client.models.order_create_request import OrderCreateRequest
+        from truex_client.models.order_response import OrderResponse
+
         page = await self._api.call(
             OPERATIONS["create_order"],
             create_order.asyncio_detailed,
@@ -3485,6 +3621,10 @@ class AsyncOrders:
         Modify an active order: the new total quantity and the new price. The order keeps its time priority on a pure size decrease and loses it on a price change or a size increase.
         Operation ``modify_order``.
         """
+        from truex_client.api.orders import modify_order
+        from truex_client.models.order_modify_request import OrderModifyRequest
+        from truex_client.models.order_response import OrderResponse
+
         page = await self._api.call(
             OPERATIONS["modify_order"],
             modify_order.asyncio_detailed,
@@ -3513,6 +3653,10 @@ class AsyncOrders:
         DEPRECATED: Use /api/v1/orders/list instead. Query for all orders placed on the exchange within the last 24 hours.
         Operation ``list_orders_deprecated``.
         """
+        from truex_client.api.orders import list_orders_deprecated
+        from truex_client.models.order import Order
+        from truex_client.models.order_list import OrderList
+
         return self._api.paginate(
             OPERATIONS["list_orders_deprecated"],
             list_orders_deprecated.asyncio_detailed,
@@ -3542,6 +3686,10 @@ class AsyncOrders:
         DEPRECATED: Use /api/v1/orders instead. Create a new order for a specific instrument.
         Operation ``create_order_deprecated``.
         """
+        from truex_client.api.orders import create_order_deprecated
+        from truex_client.models.order_create_request import OrderCreateRequest
+        from truex_client.models.order_response import OrderResponse
+
         page = await self._api.call(
             OPERATIONS["create_order_deprecated"],
             create_order_deprecated.asyncio_detailed,
@@ -3568,6 +3716,10 @@ class AsyncOrders:
         DEPRECATED: Use /api/v1/orders instead. Modify an active order.
         Operation ``modify_order_deprecated``.
         """
+        from truex_client.api.orders import modify_order_deprecated
+        from truex_client.models.order_modify_request import OrderModifyRequest
+        from truex_client.models.order_response import OrderResponse
+
         page = await self._api.call(
             OPERATIONS["modify_order_deprecated"],
             modify_order_deprecated.asyncio_detailed,
@@ -3594,6 +3746,10 @@ class AsyncOrders:
         Query for all orders placed on the exchange within the last 24 hours. A filter can be provided to narrow the results.
         Operation ``list_orders``.
         """
+        from truex_client.api.orders import list_orders
+        from truex_client.models.order import Order
+        from truex_client.models.order_list import OrderList
+
         return self._api.paginate(
             OPERATIONS["list_orders"],
             list_orders.asyncio_detailed,
@@ -3617,6 +3773,9 @@ class AsyncOrders:
         Begins the cancellation process of an existing active order. The answer has status CANCEL_PENDING; it is still possible to receive trades on the order that is being canceled.
         Operation ``cancel_order``.
         """
+        from truex_client.api.orders import cancel_order
+        from truex_client.models.order_response import OrderResponse
+
         page = await self._api.call(
             OPERATIONS["cancel_order"],
             cancel_order.asyncio_detailed,
@@ -3635,6 +3794,9 @@ class AsyncOrders:
         DEPRECATED: Use /api/v1/orders/{ref_id} instead. Begins the cancellation of an order.
         Operation ``cancel_order_deprecated``.
         """
+        from truex_client.api.orders import cancel_order_deprecated
+        from truex_client.models.order_response import OrderResponse
+
         page = await self._api.call(
             OPERATIONS["cancel_order_deprecated"],
             cancel_order_deprecated.asyncio_detailed,
@@ -3657,6 +3819,10 @@ class AsyncOrders:
         Query for orders currently active on the exchange. An order ID may be supplied to query a single order; otherwise all active orders of the client are returned.
         Operation ``list_active_orders``.
         """
+        from truex_client.api.orders import list_active_orders
+        from truex_client.models.order import Order
+        from truex_client.models.order_list import OrderList
+
         return self._api.paginate(
             OPERATIONS["list_active_orders"],
             list_active_orders.asyncio_detailed,
@@ -3682,6 +3848,10 @@ class AsyncOrders:
         DEPRECATED: Use /api/v1/orders/active instead. Query for orders currently active.
         Operation ``list_active_orders_deprecated``.
         """
+        from truex_client.api.orders import list_active_orders_deprecated
+        from truex_client.models.order import Order
+        from truex_client.models.order_list import OrderList
+
         return self._api.paginate(
             OPERATIONS["list_active_orders_deprecated"],
             list_active_orders_deprecated.asyncio_detailed,
@@ -3699,6 +3869,9 @@ class AsyncOrders:
         Current status of one order, by exchange order id or by client order id (`id_type`). Status is retained for about 28 days.
         Operation ``get_order_status``.
         """
+        from truex_client.api.orders import get_order_status
+        from truex_client.models.order_list import OrderList
+
         page = await self._api.call(
             OPERATIONS["get_order_status"],
             get_order_status.asyncio_detailed,
@@ -3717,6 +3890,9 @@ class AsyncOrders:
         DEPRECATED: Use /api/v1/orders/status/{ref_id} instead. Current status of one order.
         Operation ``get_order_status_deprecated``.
         """
+        from truex_client.api.orders import get_order_status_deprecated
+        from truex_client.models.order_list import OrderList
+
         page = await self._api.call(
             OPERATIONS["get_order_status_deprecated"],
             get_order_status_deprecated.asyncio_detailed,
@@ -3740,6 +3916,10 @@ class AsyncOrders:
         Trades of the client's orders in the last 24 hours, since `timestamp`, newest first.
         Operation ``list_order_trades``.
         """
+        from truex_client.api.orders import list_order_trades
+        from truex_client.models.trade import Trade
+        from truex_client.models.trade_list import TradeList
+
         return self._api.paginate(
             OPERATIONS["list_order_trades"],
             list_order_trades.asyncio_detailed,
@@ -3772,6 +3952,10 @@ class AsyncOrders:
         DEPRECATED: Use /api/v1/orders/trades instead. Trades of the last 24 hours.
         Operation ``list_order_trades_deprecated``.
         """
+        from truex_client.api.orders import list_order_trades_deprecated
+        from truex_client.models.trade import Trade
+        from truex_client.models.trade_list import TradeList
+
         return self._api.paginate(
             OPERATIONS["list_order_trades_deprecated"],
             list_order_trades_deprecated.asyncio_detailed,
@@ -3835,6 +4019,10 @@ class AsyncBalances:
         Query for balance information current allocated to the exchange.
         Operation ``list_balances``.
         """
+        from truex_client.api.balances import list_balances
+        from truex_client.models.balance_entity import BalanceEntity
+        from truex_client.models.balance_list import BalanceList
+
         return self._api.paginate(
             OPERATIONS["list_balances"],
             list_balances.asyncio_detailed,
@@ -3869,6 +4057,10 @@ class AsyncBalances:
         DEPRECATED: Use /api/v1/balances instead. Query for balance information current allocated to the exchange.
         Operation ``list_balances_deprecated``.
         """
+        from truex_client.api.balances import list_balances_deprecated
+        from truex_client.models.balance_entity import BalanceEntity
+        from truex_client.models.balance_list import BalanceList
+
         return self._api.paginate(
             OPERATIONS["list_balances_deprecated"],
             list_balances_deprecated.asyncio_detailed,
@@ -3920,6 +4112,10 @@ class AsyncTransfers:
         All transfers of the client in the past 24 hours, since `timestamp`, newest first.
         Operation ``list_transfers``.
         """
+        from truex_client.api.transfers import list_transfers
+        from truex_client.models.transfer import Transfer
+        from truex_client.models.transfer_list import TransferList
+
         return self._api.paginate(
             OPERATIONS["list_transfers"],
             list_transfers.asyncio_detailed,
@@ -3941,6 +4137,10 @@ class AsyncTransfers:
         Initiate a deposit onto or a withdrawal from the exchange. The transfer moves through INITIALIZED, PENDING and COMPLETED (or FAILED / REJECTED).
         Operation ``create_transfer``.
         """
+        from truex_client.api.transfers import create_transfer
+        from truex_client.models.transfer_create_request import TransferCreateRequest
+        from truex_client.models.transfer_response import TransferResponse
+
         page = await self._api.call(
             OPERATIONS["create_transfer"],
             create_transfer.asyncio_detailed,
@@ -3966,6 +4166,10 @@ class AsyncTransfers:
         DEPRECATED: Use /api/v1/transfers instead. All transfers of the past 24 hours.
         Operation ``list_transfers_deprecated``.
         """
+        from truex_client.api.transfers import list_transfers_deprecated
+        from truex_client.models.transfer import Transfer
+        from truex_client.models.transfer_list import TransferList
+
         return self._api.paginate(
             OPERATIONS["list_transfers_deprecated"],
             list_transfers_deprecated.asyncio_detailed,
@@ -3991,6 +4195,10 @@ class AsyncTransfers:
         DEPRECATED: Use /api/v1/transfers instead. Initiate a deposit or a withdrawal.
         Operation ``create_transfer_deprecated``.
         """
+        from truex_client.api.transfers import create_transfer_deprecated
+        from truex_client.models.transfer_create_request import TransferCreateRequest
+        from truex_client.models.transfer_response import TransferResponse
+
         page = await self._api.call(
             OPERATIONS["create_transfer_deprecated"],
             create_transfer_deprecated.asyncio_detailed,
@@ -4013,6 +4221,10 @@ class AsyncTransfers:
         Transfers not yet final (INITIALIZED or PENDING). A transfer ID may be supplied; otherwise all active transfers of the client are returned.
         Operation ``list_active_transfers``.
         """
+        from truex_client.api.transfers import list_active_transfers
+        from truex_client.models.transfer import Transfer
+        from truex_client.models.transfer_list import TransferList
+
         return self._api.paginate(
             OPERATIONS["list_active_transfers"],
             list_active_transfers.asyncio_detailed,
@@ -4038,6 +4250,10 @@ class AsyncTransfers:
         DEPRECATED: Use /api/v1/transfers/active instead. Transfers not yet final.
         Operation ``list_active_transfers_deprecated``.
         """
+        from truex_client.api.transfers import list_active_transfers_deprecated
+        from truex_client.models.transfer import Transfer
+        from truex_client.models.transfer_list import TransferList
+
         return self._api.paginate(
             OPERATIONS["list_active_transfers_deprecated"],
             list_active_transfers_deprecated.asyncio_detailed,

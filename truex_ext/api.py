@@ -22,7 +22,7 @@ import httpx
 import truex_client
 from truex_client import Client
 from truex_client.errors import UnexpectedStatus
-from truex_client.types import Response, Unset
+from truex_client.types import UNSET, Response, Unset
 
 from . import logs
 from .auth import Credentials
@@ -103,6 +103,15 @@ class BaseAPI:
     def version_of(self, kwargs: dict[str, Any]) -> str:
         sent = kwargs.get("x_truex_version")
         return self.config.api_version if sent is None or isinstance(sent, Unset) else str(sent)
+
+    def whole_list_under_v2024(self, op: Operation, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Under v2024_01_01 a list without `skip` cannot be continued: ask for all of it, not `size`.
+
+        Otherwise the generated default ``size=10`` would silently cut such a list at ten items.
+        """
+        if op.offset or self.version_of(kwargs) != SERVER_DEFAULT_VERSION or "size" not in kwargs:
+            return kwargs
+        return {**kwargs, "size": UNSET}
 
     def prepare(self, op: Operation, kwargs: dict[str, Any]) -> None:
         if not op.public and self.config.credentials is None:
@@ -222,6 +231,7 @@ class SyncAPI(BaseAPI):
         max_items: int | None,
     ) -> SyncPaginator[I]:
         self.prepare(op, kwargs)
+        kwargs = self.whole_list_under_v2024(op, kwargs)
 
         def fetch(page_kwargs: dict[str, Any]) -> Page[I]:
             parsed, response = self._send(op, fn, page_kwargs, page_model)
@@ -298,6 +308,7 @@ class AsyncAPI(BaseAPI):
         max_items: int | None,
     ) -> AsyncPaginator[I]:
         self.prepare(op, kwargs)
+        kwargs = self.whole_list_under_v2024(op, kwargs)
 
         async def fetch(page_kwargs: dict[str, Any]) -> Page[I]:
             parsed, response = await self._send(op, fn, page_kwargs, page_model)

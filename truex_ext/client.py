@@ -18,12 +18,11 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import attrs
 import httpx
 from truex_client import Client
-from truex_client.models import ApiVersion
 
 from . import logs
 from ._resources import AsyncResources, SyncResources
@@ -32,6 +31,9 @@ from .auth import Credentials, HmacAuth
 from .retries import RetryPolicy
 from .transport import NormalisingTransport
 from .versions import HEADER, resolve_version
+
+if TYPE_CHECKING:
+    from truex_client.models import ApiVersion
 
 __version__ = "0.1.0"
 

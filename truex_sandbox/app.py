@@ -169,6 +169,18 @@ def _raw_path(scope: Scope) -> bytes:
     return raw.split(b"?", 1)[0]
 
 
+def _instance(scope: Scope) -> str | None:
+    """A problem's ``instance``: the request path as a URI reference (RFC 3986), percent-encoded.
+
+    ``scope["path"]`` is percent-decoded, so a path sent as ``/api/v1/orders/%C3%A9`` would come back with
+    a raw non-ASCII character, which is not a ``uri-reference`` (found by the contract tests).
+    """
+    path: str | None = scope.get("path")
+    if not path:
+        return None
+    return quote(path, safe="/!$&'()*+,;=:@~")
+
+
 async def _read_body(receive: Receive) -> bytes:
     chunks: list[bytes] = []
     size = 0
@@ -249,7 +261,7 @@ class _Core:
         request_id: str,
         successor: str | None = None,
     ) -> None:
-        payload = render_error(version, problem_body(error, scope.get("path")))
+        payload = render_error(version, problem_body(error, _instance(scope)))
         await self.send(
             send,
             error.status,

@@ -3,7 +3,7 @@
 Pure Python, no HTTP. Deterministic given the seed, the id counter start and the clock: ``clock()`` returns
 Unix nanoseconds (made monotonic inside: a clock going backwards is treated as standing still), ids are
 18-digit numeric strings counting up from ``id_start``. Every public method takes the one ``RLock``, runs
-with an exact decimal context (precision 80, ``Inexact`` trapped: money arithmetic never rounds; only VWAPs
+with an exact decimal context (precision 200, ``Inexact`` trapped: money arithmetic never rounds; only VWAPs
 are rounded, to 10 decimal places) and first runs the lazy lifecycle step ``_advance(now)`` (transfer
 settlement, house re-quoting). Outputs are JSON-ready dicts/lists of strings (fee tiers are ints).
 
@@ -61,7 +61,9 @@ from decimal import (
     Inexact,
     InvalidOperation,
     Overflow,
+    getcontext,
     localcontext,
+    setcontext,
 )
 from pathlib import Path
 from typing import Any, Concatenate, Final, ParamSpec, TypeVar
@@ -79,6 +81,7 @@ from .models import (
     IOC,
     LIMIT,
     MARKET,
+    MAX_DECIMAL_CHARS,
     ONE,
     REJECTED,
     SELL,
@@ -122,8 +125,10 @@ RETENTION_NS: Final = 28 * DAY_NS
 _PRUNE_EVERY_NS: Final = 60 * 1_000_000_000
 _VWAP_QUANTUM: Final = Decimal("1e-10")
 
+# Exact arithmetic on wire decimals of up to MAX_DECIMAL_CHARS (64) digits: a product of three of them
+# (qty x price x fee factor) has at most 192 significant digits.
 _CTX: Final = Context(
-    prec=80, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow, Inexact]
+    prec=200, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow, Inexact]
 )
 _ROUND_CTX: Final = Context(
     prec=80, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow]
@@ -181,8 +186,17 @@ def _locked(method: Callable[Concatenate[Exchange, P], R]) -> Callable[Concatena
 
     @functools.wraps(method)
     def wrapper(self: Exchange, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        with self._lock, localcontext(_CTX):
+        # Acquire/release and get/set the decimal context by hand: ``with lock, localcontext(_CTX)`` copies the
+        # context on every call and costs twice as much (this wraps every public call of the engine).
+        lock = self._lock
+        lock.acquire()
+        outer = getcontext()
+        setcontext(self._ctx)
+        try:
             return method(self, *args, **kwargs)
+        finally:
+            setcontext(outer)
+            lock.release()
 
     return wrapper
 
@@ -190,8 +204,7 @@ def _locked(method: Callable[Concatenate[Exchange, P], R]) -> Callable[Concatena
 def _vwap(notional: Decimal, qty: Decimal) -> Decimal:
     if not qty:
         return ZERO
-    with localcontext(_ROUND_CTX):
-        return (notional / qty).quantize(_VWAP_QUANTUM)
+    return _ROUND_CTX.divide(notional, qty).quantize(_VWAP_QUANTUM, context=_ROUND_CTX)
 
 
 def _obj(value: Any, name: str) -> dict[str, Any]:
@@ -222,12 +235,14 @@ def _dec(value: Any, name: str) -> Decimal:
     number = parse_decimal(value)
     if number is None:
         raise BadRequest(
-            f"{name}: must be a decimal string matching ^-?[0-9]+(\\.[0-9]+)?$ (at most 40 characters)"
+            f"{name}: must be a decimal string matching ^-?[0-9]+(\\.[0-9]+)?$ (at most {MAX_DECIMAL_CHARS} characters)"
         )
     return number
 
 
 def _enum(value: Any, name: str, allowed: Iterable[str]) -> str:
+    if type(value) is str and value in allowed:  # the common case: no tuple, no str() copy
+        return value
     options = tuple(allowed)
     if value not in options:
         raise BadRequest(f"{name}: must be one of {', '.join(options)}")
@@ -265,12 +280,19 @@ def _canonical(body: Any, name: str = "body") -> str:
         raise BadRequest(f"{name}: must be JSON-serialisable data") from None
 
 
+_CONTAINERS: Final = (dict, list, tuple)
+
+
 def _freeze(value: Any) -> Any:
     """A private copy of JSON-like data (compared with ``==`` for idempotency: key order does not matter)."""
     if isinstance(value, dict):
-        return {k: _freeze(v) if isinstance(v, (dict, list, tuple)) else v for k, v in value.items()}
+        out = value.copy()  # then copy only the containers inside (an order's body has two or three)
+        for k, v in value.items():
+            if isinstance(v, _CONTAINERS):
+                out[k] = _freeze(v)
+        return out
     if isinstance(value, (list, tuple)):
-        return [_freeze(v) if isinstance(v, (dict, list, tuple)) else v for v in value]
+        return [_freeze(v) if isinstance(v, _CONTAINERS) else v for v in value]
     return value
 
 
@@ -306,6 +328,8 @@ class Exchange:
         if settle_delay_ns < 0:
             raise ValueError("settle_delay_ns must be >= 0")
         self._lock = threading.RLock()
+        # The exact context, one per exchange (only the thread holding the lock uses it: see ``_locked``).
+        self._ctx = _CTX.copy()
         self._clock: Callable[[], int] = clock or time.time_ns
         self.settle_delay_ns = settle_delay_ns
         self._store = open_store(store)
@@ -348,6 +372,18 @@ class Exchange:
         self._mm_client = seed.market_maker_client_id
         self._making: list[MarketMaking] = list(seed.market_making)
         self._house_dirty = bool(self._mm_client and self._making)
+        # The house grid, computed once: (instrument, qty, side, opposite side, prices best first).
+        self._grid: list[tuple[Instrument, Decimal, str, str, list[Decimal]]] = []
+        for making in self._making:
+            instrument = self._instruments[making.instrument_id]
+            bids, asks = making.prices(instrument)
+            self._grid.append((instrument, making.qty, BUY, SELL, bids))
+            self._grid.append((instrument, making.qty, SELL, BUY, asks))
+        # Grid levels the next re-quote must look at: those whose house order closed, and those it skipped
+        # (would cross, or no balance). Every other level still has its house order, unless a house order
+        # was modified away from its level: then the next re-quote scans the whole grid, as the first one.
+        self._house_pending: set[tuple[str, str, Decimal]] = set()
+        self._house_full_scan = True
         self._balances: dict[str, dict[str, Balance]] = {
             c: {a: Balance() for a in self._assets} for c in self._clients
         }
@@ -384,7 +420,7 @@ class Exchange:
         if now < self._now:
             now = self._now
         self._now = now
-        if self._advance(now) and self._journaling:
+        if (self._active_transfers or self._house_dirty) and self._advance(now) and self._journaling:
             self._store.append(now, "advance", "{}")
         if now >= self._next_prune:
             self._prune(now)
@@ -472,28 +508,41 @@ class Exchange:
         transfer.update_timestamp = now
 
     def _requote(self, now: int) -> bool:
-        """Place the house orders missing from the configured grid (post-only; skip levels that would cross)."""
+        """Place the house orders missing from the configured grid (post-only; skip levels that would cross).
+
+        Only the levels that may be missing are looked at (``_house_pending``), in grid order, so the result is
+        the same as scanning the whole grid: re-quoting used to cost a scan of every level after every fill.
+        """
         house = self._mm_client
         assert house is not None
         self._house_dirty = False
+        full = self._house_full_scan
+        pending = self._house_pending
+        if not full and not pending:
+            return False
+        self._house_full_scan = False
+        skipped: set[tuple[str, str, Decimal]] = set()
         placed = False
         retry = False
-        for making in self._making:
-            instrument = self._instruments[making.instrument_id]
+        for instrument, qty, side, opposite, prices in self._grid:
             book = self._books[instrument.id]
-            bids, asks = making.prices(instrument)
-            for side, prices in ((BUY, bids), (SELL, asks)):
-                opposite = SELL if side == BUY else BUY
-                for price in prices:
-                    level = book.level_at(side, price)
-                    if level is not None and any(o.client_id == house for o in level.orders()):
-                        continue
-                    best = book.best_price(opposite)
-                    if best is not None and (price >= best if side == BUY else price <= best):
-                        retry = True
-                        continue
-                    if self._place_house(house, instrument, side, price, making.qty, now):
-                        placed = True
+            for price in prices:
+                key = (instrument.id, side, price)
+                if not full and key not in pending:
+                    continue
+                level = book.level_at(side, price)
+                if level is not None and any(o.client_id == house for o in level.orders()):
+                    continue
+                best = book.best_price(opposite)
+                if best is not None and (price >= best if side == BUY else price <= best):
+                    retry = True
+                    skipped.add(key)
+                    continue
+                if self._place_house(house, instrument, side, price, qty, now):
+                    placed = True
+                else:
+                    skipped.add(key)
+        self._house_pending = skipped
         self._house_dirty = retry and self._house_replenish
         return placed
 
@@ -624,8 +673,10 @@ class Exchange:
         self._set_hold(order)
         self._open[order.client_id].pop(order.id, None)
         self._closed.append((now, order))
-        if order.client_id == self._mm_client and self._house_replenish:
-            self._house_dirty = True
+        if order.client_id == self._mm_client:
+            self._house_pending.add((order.instrument_id, order.side, order.price))
+            if self._house_replenish:
+                self._house_dirty = True
 
     def _visible(self, order: Order, now: int) -> bool:
         return order.status == ACTIVE or order.update_timestamp >= now - RETENTION_NS
@@ -796,19 +847,23 @@ class Exchange:
     # ------------------------------------------------------------------------------- views
     @staticmethod
     def _order_view(order: Order) -> dict[str, Any]:
-        view: dict[str, Any] = {
-            "id": order.id,
-            "status": order.status,
-            "order_info": {k: list(v) if isinstance(v, list) else v for k, v in order.order_info.items()},
-        }
+        info = order.order_info.copy()  # then copy the lists in it (exec_inst_flags, flags), if any
+        for key, value in info.items():
+            if type(value) is list:
+                info[key] = value.copy()
+        executed = order.executed
+        view: dict[str, Any] = {"id": order.id, "status": order.status, "order_info": info}
         if order.modify_info is not None:
             view["modify_info"] = dict(order.modify_info)
         view["external_id"] = order.external_id
         view["ref_external_id"] = order.ref_external_id
         view["pending_qty"] = "0"
         view["leaves_qty"] = fmt(order.leaves)
-        view["exeuted_qty"] = fmt(order.executed)
-        view["executed_vwap"] = fmt(_vwap(order.executed_notional, order.executed))
+        if executed:
+            view["exeuted_qty"] = fmt(executed)
+            view["executed_vwap"] = fmt(_vwap(order.executed_notional, executed))
+        else:
+            view["exeuted_qty"] = view["executed_vwap"] = "0"
         view["timestamp"] = str(order.timestamp)
         view["update_timestamp"] = str(order.update_timestamp)
         if order.text:
@@ -1311,6 +1366,8 @@ class Exchange:
             )
 
         # ---- validated: mutate
+        if order.client_id == self._mm_client:
+            self._house_full_scan = True  # a house order may leave its grid level: look at every level
         msg_id = self._new_id()
         modify_info: dict[str, Any] = {"client_id": client.id, "new_qty": info["new_qty"]}
         if info.get("new_price") is not None:

@@ -19,8 +19,10 @@ ONE: Final = Decimal(1)
 
 #: Wire pattern of a decimal string (DECISIONS §7).
 DECIMAL_RE: Final = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
-#: Longest decimal string accepted anywhere (keeps all arithmetic exact at the engine precision).
-MAX_DECIMAL_CHARS: Final = 40
+#: Longest decimal string accepted anywhere: the spec's ``Decimal`` ``maxLength`` (a shorter limit refused
+#: schema-valid requests; found by the contract tests). The engine's precision keeps arithmetic on values
+#: this long exact.
+MAX_DECIMAL_CHARS: Final = 64
 
 # Order statuses (FACTS §5).
 ACTIVE: Final = "ACTIVE"
