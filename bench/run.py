@@ -500,7 +500,6 @@ def bench_client_only(res: Results) -> None:
     from truex_client import Client
     from truex_client.api.orders import list_orders
     from truex_client.models import OrderList
-
     from truex_ext import Truex
     from truex_ext._resources import OPERATIONS
     from truex_ext.auth import Credentials, HmacAuth

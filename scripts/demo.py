@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 
 from truex_client.models import BookTop, ModifyOrderInfo, NewOrderInfo, OrderType, QtyUnit, Side
-
 from truex_ext import InvalidParameterError, Truex, TruexDeprecationWarning
 from truex_sandbox.app import create_app
 from truex_sandbox.engine import Exchange

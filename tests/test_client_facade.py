@@ -30,6 +30,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from truex_client.models import (
     ApiVersion,
     IdType,
@@ -43,7 +44,6 @@ from truex_client.models import (
     TransferPlatform,
     TransferType,
 )
-
 from truex_ext import (
     APIConnectionError,
     APIResponseValidationError,

@@ -35,6 +35,14 @@ from typing import Any
 import hypothesis
 import pytest
 import schemathesis
+from requests.auth import AuthBase
+from schemathesis.config import SchemathesisConfig
+from schemathesis.core.failures import FailureGroup
+from schemathesis.generation import GenerationMode
+from schemathesis.python import asgi
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+import truex_sandbox.app as sandbox_app
 from contract.signer import Credentials, HmacSigner, default_credentials
 from contract.support import (
     V2024,
@@ -47,14 +55,6 @@ from contract.support import (
     v2024_body_conformance,
     version_echo,
 )
-from requests.auth import AuthBase
-from schemathesis.config import SchemathesisConfig
-from schemathesis.core.failures import FailureGroup
-from schemathesis.generation import GenerationMode
-from schemathesis.python import asgi
-from schemathesis.specs.openapi.checks import response_schema_conformance
-
-import truex_sandbox.app as sandbox_app
 from truex_sandbox.app import SPEC_ROUTE, create_app
 from truex_sandbox.auth import HmacVerifier, Principal
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from truex_client.decimals import DecimalFieldError, format_decimal, parse_decimal
 from truex_client.models import NewOrderInfo, Order, OrderCreateRequest, Side
 from truex_client.models import OrderType as GenOrderType

@@ -32,6 +32,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from truex_client.models import (
     ApiVersion,
     ApiVersionInfo,
@@ -65,7 +66,6 @@ from truex_client.models import (
     VwapQuote,
 )
 from truex_client.types import Unset
-
 from truex_ext import (
     APIConnectionError,
     AsyncPaginator,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from truex_client.models import NewOrderInfo, Order, OrderStatus, OrderType, Side
 
+from truex_client.models import NewOrderInfo, Order, OrderStatus, OrderType, Side
 from truex_ext import InvalidParameterError, Truex
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"

@@ -31,6 +31,7 @@ import httpx
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
+
 from truex_client.models import (
     ClientUpdateInfo,
     ModifyOrderInfo,
@@ -44,7 +45,6 @@ from truex_client.models import (
     TransferType,
 )
 from truex_client.types import Unset
-
 from truex_ext import (
     APIStatusError,
     AsyncPaginator,

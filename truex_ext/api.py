@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import attrs
 import httpx
+
 import truex_client
 from truex_client import Client
 from truex_client.errors import UnexpectedStatus

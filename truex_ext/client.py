@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import attrs
 import httpx
+
 from truex_client import Client
 
 from . import logs

@@ -20,6 +20,7 @@ from contextlib import aclosing
 from typing import Any, Generic, TypeVar
 
 import attrs
+
 from truex_client.types import UNSET, Response, Unset
 
 from .errors import PaginationError

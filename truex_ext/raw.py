@@ -14,6 +14,7 @@ from typing import Any, Generic, ParamSpec, TypeVar
 
 import attrs
 import httpx
+
 from truex_client.types import Response
 
 from .deprecation import DeprecationInfo, parse_deprecation

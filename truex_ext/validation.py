@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 import attrs
+
 from truex_client.decimals import DecimalFieldError
 from truex_client.types import Unset
 

@@ -22,6 +22,8 @@ import os
 from typing import Any
 
 import schemathesis
+from schemathesis.openapi.checks import JsonSchemaError
+
 from contract.signer import HmacSigner, env_credentials
 from contract.support import (
     V2026,
@@ -33,7 +35,6 @@ from contract.support import (
     v2024_body_conformance,
     version_echo,
 )
-from schemathesis.openapi.checks import JsonSchemaError
 
 CREDENTIALS = env_credentials()
 VERSION = os.environ.get("TRUEX_CONTRACT_VERSION", V2026)

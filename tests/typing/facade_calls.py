@@ -25,7 +25,6 @@ from truex_client.models import (
     TransferPlatform,
     TransferType,
 )
-
 from truex_ext import AsyncPaginator, AsyncTruex, Page, RawResponse, SyncPaginator, Truex
 
 
