@@ -68,3 +68,11 @@ def test_the_enum_patch_fails_loudly_when_the_template_moves(monkeypatch: pytest
     monkeypatch.setattr(patches, "STR_ENUM_ANCHOR", "    def __repr__(self) -> str:\n")
     with pytest.raises(patches.GeneratorInternalsChanged, match="str_enum"):
         patches.patched_str_enum_template()
+
+
+def test_the_version_strings_are_the_spec_enum() -> None:
+    from truex_client.models import ApiVersion
+    from truex_ext.versions import DEFAULT_VERSION, SERVER_DEFAULT_VERSION, SUPPORTED_VERSIONS
+
+    assert set(SUPPORTED_VERSIONS) == {v.value for v in ApiVersion}
+    assert {DEFAULT_VERSION, SERVER_DEFAULT_VERSION} == set(SUPPORTED_VERSIONS)

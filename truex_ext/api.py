@@ -8,7 +8,6 @@ response - retrying what is safe to retry, each attempt signed afresh.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 import sys
@@ -156,13 +155,16 @@ class BaseAPI:
         elapsed_ms = (self._monotonic() - attempt_started) * 1000
         request_id = response.headers.get("x-request-id")
         logs.log_request(op.method, op.path, int(response.status_code), request_id, elapsed_ms)
-        info = parse_deprecation(response.headers)
-        version = response.headers.get(HEADER) or self.config.api_version
-        if info is not None and not op.deprecated and version == SERVER_DEFAULT_VERSION:
-            # The headers speak of the API version, not of this path: say so, once per process.
-            warn_deprecated(HEADER, version, info, DEFAULT_VERSION, stacklevel=_caller_stacklevel())
-        else:
-            warn_deprecated(op.method, op.path, info, stacklevel=_caller_stacklevel())
+        headers = response.headers
+        # Most responses carry no deprecation header: skip the parse and the frame walk for them.
+        info = parse_deprecation(headers) if "deprecation" in headers or "sunset" in headers else None
+        if info is not None:
+            version = headers.get(HEADER) or self.config.api_version
+            if not op.deprecated and version == SERVER_DEFAULT_VERSION:
+                # The headers speak of the API version, not of this path: say so, once per process.
+                warn_deprecated(HEADER, version, info, DEFAULT_VERSION, stacklevel=_caller_stacklevel())
+            else:
+                warn_deprecated(op.method, op.path, info, stacklevel=_caller_stacklevel())
         parsed = response.parsed
         if not isinstance(parsed, model):
             raise APIResponseValidationError(
@@ -281,10 +283,14 @@ class AsyncAPI(BaseAPI):
         config: ClientConfig,
         http: Client,
         *,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
         **kw: Any,
     ):
         super().__init__(config, http, **kw)
+        if sleep is None:
+            import asyncio  # only async users pay for importing asyncio
+
+            sleep = asyncio.sleep
         self._sleep = sleep
 
     async def call(

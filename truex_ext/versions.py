@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from truex_client.models import ApiVersion
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # importing the models package loads every model: keep it off the import path
+    from truex_client.models import ApiVersion
 
 HEADER = "X-Truex-Version"
 #: What this SDK sends unless told otherwise: the version that survives the 2026-08-05 sunset.
-DEFAULT_VERSION = ApiVersion.V2026_01_23.value
+DEFAULT_VERSION = "v2026_01_23"
 #: What the server assumes when the header is absent (deprecated, raw bodies, offset pagination).
-SERVER_DEFAULT_VERSION = ApiVersion.V2024_01_01.value
-SUPPORTED_VERSIONS = tuple(v.value for v in ApiVersion)
+SERVER_DEFAULT_VERSION = "v2024_01_01"
+#: The spec's ApiVersion enum, as strings (a test keeps the two equal).
+SUPPORTED_VERSIONS = (SERVER_DEFAULT_VERSION, DEFAULT_VERSION)
 
 
 def resolve_version(version: str | ApiVersion | None) -> str:
@@ -20,7 +24,7 @@ def resolve_version(version: str | ApiVersion | None) -> str:
     """
     if version is None:
         return DEFAULT_VERSION
-    value = version.value if isinstance(version, ApiVersion) else version
+    value = str(getattr(version, "value", version))
     if value not in SUPPORTED_VERSIONS:
         raise ValueError(f"api_version: must be one of {', '.join(SUPPORTED_VERSIONS)}, not {value!r}")
     return value
