@@ -30,8 +30,9 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/mypy tests/typing
 
-## test: everything CI runs
-test: $(STAMP) check-generated lint typecheck
+## test: everything CI runs. The served-sandbox contract run goes before pytest so that pytest's
+## "N passed" line closes the output.
+test: $(STAMP) check-generated lint typecheck contract
 	$(BIN)/pytest
 
 ## contract: schemathesis CLI against a served sandbox (uvicorn, free loopback port) -> reports/contract-junit.xml
