@@ -122,6 +122,9 @@ class _ClientBase:
     _config: ClientConfig
     _shared: _Shared
     _owner: bool
+    _http: Client
+    _clock: Callable[[], float]
+    _monotonic: Callable[[], float]
 
     @property
     def client_id(self) -> str | None:
@@ -146,6 +149,25 @@ class _ClientBase:
             f"{type(self).__name__}(base_url={self._config.base_url!r}, api_version={self._config.api_version!r}, "
             f"credentials={self._config.credentials!r})"
         )
+
+    def _setup(
+        self,
+        args: Mapping[str, Any],
+        environ: Mapping[str, str] | None,
+        config: ClientConfig | None,
+        shared: _Shared | None,
+        new_transport: Callable[[], NormalisingTransport],
+    ) -> None:
+        """What both clients do first: configuration, logging, the shared transport, the generated client."""
+        env = os.environ if environ is None else environ
+        logs.setup_from_env(env)
+        self._config = config or _config_from(args, env)
+        if self._config.credentials is not None:
+            logs.register_secret(self._config.credentials.secret)
+        self._owner = shared is None
+        self._shared = shared or _Shared(new_transport())
+        self._clock, self._monotonic = args["clock"], args["monotonic"]
+        self._http = _generated_client(self._config, self._shared, self._clock)
 
     def _evolve(
         self,
@@ -193,15 +215,10 @@ class Truex(SyncResources, _ClientBase):
         _config: ClientConfig | None = None,
         _shared: _Shared | None = None,
     ) -> None:
-        env = os.environ if environ is None else environ
-        logs.setup_from_env(env)
-        self._config = _config or _config_from(locals(), env)
-        if self._config.credentials is not None:
-            logs.register_secret(self._config.credentials.secret)
-        self._owner = _shared is None
-        self._shared = _shared or _Shared(NormalisingTransport(sync=transport, clock=clock))
-        self._clock, self._sleep, self._monotonic = clock, sleep, monotonic
-        self._http = _generated_client(self._config, self._shared, clock)
+        self._setup(
+            locals(), environ, _config, _shared, lambda: NormalisingTransport(sync=transport, clock=clock)
+        )
+        self._sleep = sleep
         self._api = SyncAPI(self._config, self._http, sleep=sleep, wall_clock=clock, monotonic=monotonic)
         super().__init__(self._api)
 
@@ -261,15 +278,10 @@ class AsyncTruex(AsyncResources, _ClientBase):
         _config: ClientConfig | None = None,
         _shared: _Shared | None = None,
     ) -> None:
-        env = os.environ if environ is None else environ
-        logs.setup_from_env(env)
-        self._config = _config or _config_from(locals(), env)
-        if self._config.credentials is not None:
-            logs.register_secret(self._config.credentials.secret)
-        self._owner = _shared is None
-        self._shared = _shared or _Shared(NormalisingTransport(async_=transport, clock=clock))
-        self._clock, self._sleep, self._monotonic = clock, sleep, monotonic
-        self._http = _generated_client(self._config, self._shared, clock)
+        self._setup(
+            locals(), environ, _config, _shared, lambda: NormalisingTransport(async_=transport, clock=clock)
+        )
+        self._sleep = sleep
         extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
         self._api = AsyncAPI(self._config, self._http, wall_clock=clock, monotonic=monotonic, **extra)
         super().__init__(self._api)
