@@ -35,10 +35,14 @@ IGNORED = {"__pycache__", ".ruff_cache"}
 
 
 def _custom_templates(into: Path) -> Path:
-    """Our templates over the generator's: decimals (property, path parameters) and open enums."""
+    """Our templates over the generator's: decimals (property, path parameters), open enums, parse speed."""
     shutil.copytree(TEMPLATES / "property_templates", into / "property_templates")
     (into / "endpoint_module.py.jinja").write_text(codegen_patches.patched_endpoint_template())
     (into / "str_enum.py.jinja").write_text(codegen_patches.patched_str_enum_template())
+    (into / "model.py.jinja").write_text(codegen_patches.patched_model_template())
+    props = into / "property_templates"
+    (props / "property_macros.py.jinja").write_text(codegen_patches.patched_property_macros())
+    (props / "enum_property.py.jinja").write_text(codegen_patches.patched_enum_property())
     return into
 
 

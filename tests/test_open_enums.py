@@ -35,6 +35,16 @@ def test_known_values_are_still_the_members() -> None:
         OrderStatus(7)  # type: ignore[arg-type]  # only strings are kept
 
 
+def test_from_value_is_the_constructor_on_the_fast_path() -> None:
+    # The generated parsers call from_value (a dict lookup) instead of the Enum constructor: same answers.
+    assert OrderStatus.from_value("FILLED") is OrderStatus.FILLED
+    unknown = OrderStatus.from_value("PARTIALLY_FILLED")
+    assert isinstance(unknown, OrderStatus) and unknown.value == "PARTIALLY_FILLED"
+    for junk in (7, None, ["FILLED"], {"a": 1}):
+        with pytest.raises(ValueError):
+            OrderStatus.from_value(junk)  # type: ignore[arg-type]
+
+
 def test_a_request_with_an_undocumented_value_is_refused_before_sending() -> None:
     sent: list[httpx.Request] = []
     client = Truex(

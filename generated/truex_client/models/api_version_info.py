@@ -67,9 +67,9 @@ class ApiVersionInfo:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        version = ApiVersion(d.pop("version"))
+        version = ApiVersion.from_value(d.pop("version"))
 
-        status = ApiVersionStatus(d.pop("status"))
+        status = ApiVersionStatus.from_value(d.pop("status"))
 
         default = d.pop("default")
 

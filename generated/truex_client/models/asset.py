@@ -1,14 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.asset_fields import AssetFields
-
 
 T = TypeVar("T", bound="Asset")
 
@@ -43,8 +39,6 @@ class Asset:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.asset_fields import AssetFields
-
         d = dict(src_dict)
         id = d.pop("id")
 
@@ -76,3 +70,7 @@ class Asset:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# At the end, not inside each method: a model that refers back to this one finds the class defined.
+from ..models.asset_fields import AssetFields

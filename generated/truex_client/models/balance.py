@@ -70,7 +70,7 @@ class Balance:
 
         _unsettled = d.pop("unsettled", UNSET)
         unsettled: Decimal | Unset
-        if isinstance(_unsettled, Unset):
+        if _unsettled is UNSET:
             unsettled = UNSET
         else:
             unsettled = parse_decimal(_unsettled, "unsettled")

@@ -2,17 +2,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..decimals import format_decimal, parse_decimal
 from ..models.balance_entity_status import BalanceEntityStatus
-
-if TYPE_CHECKING:
-    from ..models.balance import Balance
-
 
 T = TypeVar("T", bound="BalanceEntity")
 
@@ -58,12 +54,10 @@ class BalanceEntity:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.balance import Balance
-
         d = dict(src_dict)
         id = d.pop("id")
 
-        status = BalanceEntityStatus(d.pop("status"))
+        status = BalanceEntityStatus.from_value(d.pop("status"))
 
         unsettled_fees = parse_decimal(d.pop("unsettled_fees"), "unsettled_fees")
 
@@ -102,3 +96,7 @@ class BalanceEntity:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# At the end, not inside each method: a model that refers back to this one finds the class defined.
+from ..models.balance import Balance

@@ -1,17 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.client_status import ClientStatus
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.client_info import ClientInfo
-
 
 T = TypeVar("T", bound="ClientAccount")
 
@@ -52,21 +48,19 @@ class ClientAccount:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.client_info import ClientInfo
-
         d = dict(src_dict)
         id = d.pop("id")
 
         _status = d.pop("status", UNSET)
         status: ClientStatus | Unset
-        if isinstance(_status, Unset):
+        if _status is UNSET:
             status = UNSET
         else:
-            status = ClientStatus(_status)
+            status = ClientStatus.from_value(_status)
 
         _info = d.pop("info", UNSET)
         info: ClientInfo | Unset
-        if isinstance(_info, Unset):
+        if _info is UNSET:
             info = UNSET
         else:
             info = ClientInfo.from_dict(_info)
@@ -95,3 +89,7 @@ class ClientAccount:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# At the end, not inside each method: a model that refers back to this one finds the class defined.
+from ..models.client_info import ClientInfo

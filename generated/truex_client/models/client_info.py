@@ -68,7 +68,7 @@ class ClientInfo:
         d = dict(src_dict)
         _organization_id = d.pop("organization_id", UNSET)
         organization_id: UUID | Unset
-        if isinstance(_organization_id, Unset):
+        if _organization_id is UNSET:
             organization_id = UNSET
         else:
             organization_id = UUID(_organization_id)
@@ -77,10 +77,10 @@ class ClientInfo:
 
         _type_ = d.pop("type", UNSET)
         type_: ClientType | Unset
-        if isinstance(_type_, Unset):
+        if _type_ is UNSET:
             type_ = UNSET
         else:
-            type_ = ClientType(_type_)
+            type_ = ClientType.from_value(_type_)
 
         maker_fee_tier = d.pop("maker_fee_tier", UNSET)
 
@@ -88,10 +88,12 @@ class ClientInfo:
 
         _self_trade_prevention = d.pop("self_trade_prevention", UNSET)
         self_trade_prevention: ClientSelfTradePrevention | Unset
-        if isinstance(_self_trade_prevention, Unset):
+        if _self_trade_prevention is UNSET:
             self_trade_prevention = UNSET
         else:
-            self_trade_prevention = ClientSelfTradePrevention(_self_trade_prevention)
+            self_trade_prevention = ClientSelfTradePrevention.from_value(
+                _self_trade_prevention
+            )
 
         client_info = cls(
             organization_id=organization_id,

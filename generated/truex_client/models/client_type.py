@@ -21,3 +21,14 @@ class ClientType(str, Enum):
         member._name_ = value
         member._value_ = value
         return member
+
+    @classmethod
+    def from_value(cls, value: str) -> ClientType:
+        """The member for a wire value: ``cls(value)`` at a third of its cost (a dict lookup)."""
+        try:
+            return cls._value2member_map_[value]  # type: ignore[return-value]
+        except (
+            KeyError,
+            TypeError,
+        ):  # an unknown value (see _missing_) or junk such as a list
+            return cls(value)

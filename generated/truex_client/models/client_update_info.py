@@ -33,7 +33,9 @@ class ClientUpdateInfo:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        self_trade_prevention = SelfTradePrevention(d.pop("self_trade_prevention"))
+        self_trade_prevention = SelfTradePrevention.from_value(
+            d.pop("self_trade_prevention")
+        )
 
         client_update_info = cls(
             self_trade_prevention=self_trade_prevention,

@@ -60,14 +60,14 @@ class ComputeQuote:
 
         _notional = d.pop("notional", UNSET)
         notional: Decimal | Unset
-        if isinstance(_notional, Unset):
+        if _notional is UNSET:
             notional = UNSET
         else:
             notional = parse_decimal(_notional, "notional")
 
         _notional_residual = d.pop("notional_residual", UNSET)
         notional_residual: Decimal | Unset
-        if isinstance(_notional_residual, Unset):
+        if _notional_residual is UNSET:
             notional_residual = UNSET
         else:
             notional_residual = parse_decimal(_notional_residual, "notional_residual")

@@ -53,9 +53,9 @@ class ComputeQuoteRequest:
 
         instrument_id = d.pop("instrument_id")
 
-        side = Side(d.pop("side"))
+        side = Side.from_value(d.pop("side"))
 
-        qty_unit = QtyUnit(d.pop("qty_unit"))
+        qty_unit = QtyUnit.from_value(d.pop("qty_unit"))
 
         compute_quote_request = cls(
             qty=qty,

@@ -1,14 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.compute_quote import ComputeQuote
-
 
 T = TypeVar("T", bound="ComputeQuoteResponse")
 
@@ -33,8 +29,6 @@ class ComputeQuoteResponse:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.compute_quote import ComputeQuote
-
         d = dict(src_dict)
         data = ComputeQuote.from_dict(d.pop("data"))
 
@@ -60,3 +54,7 @@ class ComputeQuoteResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# At the end, not inside each method: a model that refers back to this one finds the class defined.
+from ..models.compute_quote import ComputeQuote

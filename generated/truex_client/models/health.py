@@ -41,7 +41,7 @@ class Health:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        status = HealthStatus(d.pop("status"))
+        status = HealthStatus.from_value(d.pop("status"))
 
         timestamp = d.pop("timestamp")
 

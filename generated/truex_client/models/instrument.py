@@ -1,18 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.instrument_status import InstrumentStatus
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.instrument_info import InstrumentInfo
-    from ..models.instrument_stats import InstrumentStats
-
 
 T = TypeVar("T", bound="Instrument")
 
@@ -53,19 +48,16 @@ class Instrument:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.instrument_info import InstrumentInfo
-        from ..models.instrument_stats import InstrumentStats
-
         d = dict(src_dict)
         id = d.pop("id")
 
-        status = InstrumentStatus(d.pop("status"))
+        status = InstrumentStatus.from_value(d.pop("status"))
 
         info = InstrumentInfo.from_dict(d.pop("info"))
 
         _stats = d.pop("stats", UNSET)
         stats: InstrumentStats | Unset
-        if isinstance(_stats, Unset):
+        if _stats is UNSET:
             stats = UNSET
         else:
             stats = InstrumentStats.from_dict(_stats)
@@ -95,3 +87,8 @@ class Instrument:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# At the end, not inside each method: a model that refers back to this one finds the class defined.
+from ..models.instrument_info import InstrumentInfo
+from ..models.instrument_stats import InstrumentStats

@@ -99,7 +99,7 @@ class InstrumentInfo:
 
         _price_limit_percent = d.pop("price_limit_percent", UNSET)
         price_limit_percent: Decimal | Unset
-        if isinstance(_price_limit_percent, Unset):
+        if _price_limit_percent is UNSET:
             price_limit_percent = UNSET
         else:
             price_limit_percent = parse_decimal(
@@ -108,7 +108,7 @@ class InstrumentInfo:
 
         _price_bands_percent = d.pop("price_bands_percent", UNSET)
         price_bands_percent: Decimal | Unset
-        if isinstance(_price_bands_percent, Unset):
+        if _price_bands_percent is UNSET:
             price_bands_percent = UNSET
         else:
             price_bands_percent = parse_decimal(
@@ -117,14 +117,14 @@ class InstrumentInfo:
 
         _price_increment = d.pop("price_increment", UNSET)
         price_increment: Decimal | Unset
-        if isinstance(_price_increment, Unset):
+        if _price_increment is UNSET:
             price_increment = UNSET
         else:
             price_increment = parse_decimal(_price_increment, "price_increment")
 
         _qty_increment = d.pop("qty_increment", UNSET)
         qty_increment: Decimal | Unset
-        if isinstance(_qty_increment, Unset):
+        if _qty_increment is UNSET:
             qty_increment = UNSET
         else:
             qty_increment = parse_decimal(_qty_increment, "qty_increment")

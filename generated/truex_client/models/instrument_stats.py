@@ -47,7 +47,7 @@ class InstrumentStats:
         d = dict(src_dict)
         _last_24hr_notional = d.pop("last_24hr_notional", UNSET)
         last_24hr_notional: Decimal | Unset
-        if isinstance(_last_24hr_notional, Unset):
+        if _last_24hr_notional is UNSET:
             last_24hr_notional = UNSET
         else:
             last_24hr_notional = parse_decimal(
@@ -56,7 +56,7 @@ class InstrumentStats:
 
         _last_24hr_quantity = d.pop("last_24hr_quantity", UNSET)
         last_24hr_quantity: Decimal | Unset
-        if isinstance(_last_24hr_quantity, Unset):
+        if _last_24hr_quantity is UNSET:
             last_24hr_quantity = UNSET
         else:
             last_24hr_quantity = parse_decimal(

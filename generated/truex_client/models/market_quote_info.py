@@ -1,17 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.book_top import BookTop
-    from ..models.last_trade import LastTrade
-
 
 T = TypeVar("T", bound="MarketQuoteInfo")
 
@@ -60,27 +55,24 @@ class MarketQuoteInfo:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.book_top import BookTop
-        from ..models.last_trade import LastTrade
-
         d = dict(src_dict)
         _last_trade = d.pop("last_trade", UNSET)
         last_trade: LastTrade | Unset
-        if isinstance(_last_trade, Unset):
+        if _last_trade is UNSET:
             last_trade = UNSET
         else:
             last_trade = LastTrade.from_dict(_last_trade)
 
         _best_bid = d.pop("best_bid", UNSET)
         best_bid: BookTop | Unset
-        if isinstance(_best_bid, Unset):
+        if _best_bid is UNSET:
             best_bid = UNSET
         else:
             best_bid = BookTop.from_dict(_best_bid)
 
         _best_ask = d.pop("best_ask", UNSET)
         best_ask: BookTop | Unset
-        if isinstance(_best_ask, Unset):
+        if _best_ask is UNSET:
             best_ask = UNSET
         else:
             best_ask = BookTop.from_dict(_best_ask)
@@ -112,3 +104,8 @@ class MarketQuoteInfo:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# At the end, not inside each method: a model that refers back to this one finds the class defined.
+from ..models.book_top import BookTop
+from ..models.last_trade import LastTrade

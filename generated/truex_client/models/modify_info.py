@@ -76,10 +76,10 @@ class ModifyInfo:
 
         _new_type = d.pop("new_type", UNSET)
         new_type: ModifyOrderType | Unset
-        if isinstance(_new_type, Unset):
+        if _new_type is UNSET:
             new_type = UNSET
         else:
-            new_type = ModifyOrderType(_new_type)
+            new_type = ModifyOrderType.from_value(_new_type)
 
         prev_modify = d.pop("prev_modify", UNSET)
 

@@ -59,10 +59,10 @@ class ModifyOrderInfo:
 
         _new_type = d.pop("new_type", UNSET)
         new_type: ModifyOrderType | Unset
-        if isinstance(_new_type, Unset):
+        if _new_type is UNSET:
             new_type = UNSET
         else:
-            new_type = ModifyOrderType(_new_type)
+            new_type = ModifyOrderType.from_value(_new_type)
 
         modify_order_info = cls(
             client_id=client_id,

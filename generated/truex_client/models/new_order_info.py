@@ -113,52 +113,54 @@ class NewOrderInfo:
 
         qty = parse_decimal(d.pop("qty"), "qty")
 
-        side = Side(d.pop("side"))
+        side = Side.from_value(d.pop("side"))
 
-        type_ = OrderType(d.pop("type"))
+        type_ = OrderType.from_value(d.pop("type"))
 
         _price = d.pop("price", UNSET)
         price: Decimal | Unset
-        if isinstance(_price, Unset):
+        if _price is UNSET:
             price = UNSET
         else:
             price = parse_decimal(_price, "price")
 
         _tif = d.pop("tif", UNSET)
         tif: TimeInForce | Unset
-        if isinstance(_tif, Unset):
+        if _tif is UNSET:
             tif = UNSET
         else:
-            tif = TimeInForce(_tif)
+            tif = TimeInForce.from_value(_tif)
 
         _exec_inst_flags = d.pop("exec_inst_flags", UNSET)
         exec_inst_flags: list[ExecInstFlag] | Unset = UNSET
         if _exec_inst_flags is not UNSET:
             exec_inst_flags = []
             for exec_inst_flags_item_data in _exec_inst_flags:
-                exec_inst_flags_item = ExecInstFlag(exec_inst_flags_item_data)
+                exec_inst_flags_item = ExecInstFlag.from_value(
+                    exec_inst_flags_item_data
+                )
 
                 exec_inst_flags.append(exec_inst_flags_item)
 
         _stp = d.pop("stp", UNSET)
         stp: OrderStp | Unset
-        if isinstance(_stp, Unset):
+        if _stp is UNSET:
             stp = UNSET
         else:
-            stp = OrderStp(_stp)
+            stp = OrderStp.from_value(_stp)
 
         _flags = d.pop("flags", UNSET)
         flags: list[OrderFlag] | Unset = UNSET
         if _flags is not UNSET:
             flags = []
             for flags_item_data in _flags:
-                flags_item = OrderFlag(flags_item_data)
+                flags_item = OrderFlag.from_value(flags_item_data)
 
                 flags.append(flags_item)
 
         _hold_fee_rate = d.pop("hold_fee_rate", UNSET)
         hold_fee_rate: Decimal | Unset
-        if isinstance(_hold_fee_rate, Unset):
+        if _hold_fee_rate is UNSET:
             hold_fee_rate = UNSET
         else:
             hold_fee_rate = parse_decimal(_hold_fee_rate, "hold_fee_rate")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -10,11 +10,6 @@ from attrs import field as _attrs_field
 from ..decimals import format_decimal, parse_decimal
 from ..models.order_status import OrderStatus
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.modify_info import ModifyInfo
-    from ..models.order_info import OrderInfo
-
 
 T = TypeVar("T", bound="Order")
 
@@ -121,24 +116,21 @@ class Order:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.modify_info import ModifyInfo
-        from ..models.order_info import OrderInfo
-
         d = dict(src_dict)
         id = d.pop("id")
 
-        status = OrderStatus(d.pop("status"))
+        status = OrderStatus.from_value(d.pop("status"))
 
         _order_info = d.pop("order_info", UNSET)
         order_info: OrderInfo | Unset
-        if isinstance(_order_info, Unset):
+        if _order_info is UNSET:
             order_info = UNSET
         else:
             order_info = OrderInfo.from_dict(_order_info)
 
         _modify_info = d.pop("modify_info", UNSET)
         modify_info: ModifyInfo | Unset
-        if isinstance(_modify_info, Unset):
+        if _modify_info is UNSET:
             modify_info = UNSET
         else:
             modify_info = ModifyInfo.from_dict(_modify_info)
@@ -149,28 +141,28 @@ class Order:
 
         _pending_qty = d.pop("pending_qty", UNSET)
         pending_qty: Decimal | Unset
-        if isinstance(_pending_qty, Unset):
+        if _pending_qty is UNSET:
             pending_qty = UNSET
         else:
             pending_qty = parse_decimal(_pending_qty, "pending_qty")
 
         _leaves_qty = d.pop("leaves_qty", UNSET)
         leaves_qty: Decimal | Unset
-        if isinstance(_leaves_qty, Unset):
+        if _leaves_qty is UNSET:
             leaves_qty = UNSET
         else:
             leaves_qty = parse_decimal(_leaves_qty, "leaves_qty")
 
         _exeuted_qty = d.pop("exeuted_qty", UNSET)
         exeuted_qty: Decimal | Unset
-        if isinstance(_exeuted_qty, Unset):
+        if _exeuted_qty is UNSET:
             exeuted_qty = UNSET
         else:
             exeuted_qty = parse_decimal(_exeuted_qty, "exeuted_qty")
 
         _executed_vwap = d.pop("executed_vwap", UNSET)
         executed_vwap: Decimal | Unset
-        if isinstance(_executed_vwap, Unset):
+        if _executed_vwap is UNSET:
             executed_vwap = UNSET
         else:
             executed_vwap = parse_decimal(_executed_vwap, "executed_vwap")
@@ -215,3 +207,8 @@ class Order:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# At the end, not inside each method: a model that refers back to this one finds the class defined.
+from ..models.modify_info import ModifyInfo
+from ..models.order_info import OrderInfo

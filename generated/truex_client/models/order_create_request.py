@@ -1,14 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.new_order_info import NewOrderInfo
-
 
 T = TypeVar("T", bound="OrderCreateRequest")
 
@@ -46,8 +42,6 @@ class OrderCreateRequest:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.new_order_info import NewOrderInfo
-
         d = dict(src_dict)
         external_id = d.pop("external_id")
 
@@ -76,3 +70,7 @@ class OrderCreateRequest:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# At the end, not inside each method: a model that refers back to this one finds the class defined.
+from ..models.new_order_info import NewOrderInfo

@@ -1,15 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.order import Order
-    from ..models.pagination import Pagination
-
 
 T = TypeVar("T", bound="OrderList")
 
@@ -42,9 +37,6 @@ class OrderList:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.order import Order
-        from ..models.pagination import Pagination
-
         d = dict(src_dict)
         data = []
         _data = d.pop("data")
@@ -78,3 +70,8 @@ class OrderList:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# At the end, not inside each method: a model that refers back to this one finds the class defined.
+from ..models.order import Order
+from ..models.pagination import Pagination

@@ -1,16 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.modify_order_info import ModifyOrderInfo
-
 
 T = TypeVar("T", bound="OrderModifyRequest")
 
@@ -50,8 +46,6 @@ class OrderModifyRequest:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.modify_order_info import ModifyOrderInfo
-
         d = dict(src_dict)
         info = ModifyOrderInfo.from_dict(d.pop("info"))
 
@@ -83,3 +77,7 @@ class OrderModifyRequest:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# At the end, not inside each method: a model that refers back to this one finds the class defined.
+from ..models.modify_order_info import ModifyOrderInfo

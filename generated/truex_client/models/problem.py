@@ -1,16 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.problem_extensions import ProblemExtensions
-
 
 T = TypeVar("T", bound="Problem")
 
@@ -63,8 +59,6 @@ class Problem:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.problem_extensions import ProblemExtensions
-
         d = dict(src_dict)
         type_ = d.pop("type")
 
@@ -78,7 +72,7 @@ class Problem:
 
         _extensions = d.pop("extensions", UNSET)
         extensions: ProblemExtensions | Unset
-        if isinstance(_extensions, Unset):
+        if _extensions is UNSET:
             extensions = UNSET
         else:
             extensions = ProblemExtensions.from_dict(_extensions)
@@ -110,3 +104,7 @@ class Problem:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# At the end, not inside each method: a model that refers back to this one finds the class defined.
+from ..models.problem_extensions import ProblemExtensions

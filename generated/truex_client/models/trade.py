@@ -86,7 +86,7 @@ class Trade:
 
         trade_qty = parse_decimal(d.pop("trade_qty"), "trade_qty")
 
-        liq_flag = LiquidityFlag(d.pop("liq_flag"))
+        liq_flag = LiquidityFlag.from_value(d.pop("liq_flag"))
 
         match_id = d.pop("match_id")
 
@@ -94,7 +94,7 @@ class Trade:
 
         _trade_fee_rate = d.pop("trade_fee_rate", UNSET)
         trade_fee_rate: Decimal | Unset
-        if isinstance(_trade_fee_rate, Unset):
+        if _trade_fee_rate is UNSET:
             trade_fee_rate = UNSET
         else:
             trade_fee_rate = parse_decimal(_trade_fee_rate, "trade_fee_rate")

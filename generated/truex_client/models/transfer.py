@@ -1,17 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.transfer_status import TransferStatus
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.transfer_info import TransferInfo
-
 
 T = TypeVar("T", bound="Transfer")
 
@@ -58,12 +54,10 @@ class Transfer:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.transfer_info import TransferInfo
-
         d = dict(src_dict)
         id = d.pop("id")
 
-        status = TransferStatus(d.pop("status"))
+        status = TransferStatus.from_value(d.pop("status"))
 
         request = TransferInfo.from_dict(d.pop("request"))
 
@@ -97,3 +91,7 @@ class Transfer:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# At the end, not inside each method: a model that refers back to this one finds the class defined.
+from ..models.transfer_info import TransferInfo

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -11,10 +11,6 @@ from ..decimals import format_decimal, parse_decimal
 from ..models.transfer_platform import TransferPlatform
 from ..models.transfer_type import TransferType
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.transfer_info_instructions import TransferInfoInstructions
-
 
 T = TypeVar("T", bound="TransferInfo")
 
@@ -76,8 +72,6 @@ class TransferInfo:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.transfer_info_instructions import TransferInfoInstructions
-
         d = dict(src_dict)
         asset_id = d.pop("asset_id", UNSET)
 
@@ -85,28 +79,28 @@ class TransferInfo:
 
         _platform = d.pop("platform", UNSET)
         platform: TransferPlatform | Unset
-        if isinstance(_platform, Unset):
+        if _platform is UNSET:
             platform = UNSET
         else:
-            platform = TransferPlatform(_platform)
+            platform = TransferPlatform.from_value(_platform)
 
         _type_ = d.pop("type", UNSET)
         type_: TransferType | Unset
-        if isinstance(_type_, Unset):
+        if _type_ is UNSET:
             type_ = UNSET
         else:
-            type_ = TransferType(_type_)
+            type_ = TransferType.from_value(_type_)
 
         _amount = d.pop("amount", UNSET)
         amount: Decimal | Unset
-        if isinstance(_amount, Unset):
+        if _amount is UNSET:
             amount = UNSET
         else:
             amount = parse_decimal(_amount, "amount")
 
         _instructions = d.pop("instructions", UNSET)
         instructions: TransferInfoInstructions | Unset
-        if isinstance(_instructions, Unset):
+        if _instructions is UNSET:
             instructions = UNSET
         else:
             instructions = TransferInfoInstructions.from_dict(_instructions)
@@ -138,3 +132,7 @@ class TransferInfo:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# At the end, not inside each method: a model that refers back to this one finds the class defined.
+from ..models.transfer_info_instructions import TransferInfoInstructions

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -11,10 +11,6 @@ from ..decimals import format_decimal, parse_decimal
 from ..models.transfer_platform import TransferPlatform
 from ..models.transfer_type import TransferType
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.transfer_new_instructions import TransferNewInstructions
-
 
 T = TypeVar("T", bound="TransferNew")
 
@@ -67,22 +63,20 @@ class TransferNew:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.transfer_new_instructions import TransferNewInstructions
-
         d = dict(src_dict)
         asset_id = d.pop("asset_id")
 
         client_id = d.pop("client_id")
 
-        platform = TransferPlatform(d.pop("platform"))
+        platform = TransferPlatform.from_value(d.pop("platform"))
 
-        type_ = TransferType(d.pop("type"))
+        type_ = TransferType.from_value(d.pop("type"))
 
         amount = parse_decimal(d.pop("amount"), "amount")
 
         _instructions = d.pop("instructions", UNSET)
         instructions: TransferNewInstructions | Unset
-        if isinstance(_instructions, Unset):
+        if _instructions is UNSET:
             instructions = UNSET
         else:
             instructions = TransferNewInstructions.from_dict(_instructions)
@@ -114,3 +108,7 @@ class TransferNew:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# At the end, not inside each method: a model that refers back to this one finds the class defined.
+from ..models.transfer_new_instructions import TransferNewInstructions

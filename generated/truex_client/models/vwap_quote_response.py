@@ -1,14 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.vwap_quote import VwapQuote
-
 
 T = TypeVar("T", bound="VwapQuoteResponse")
 
@@ -33,8 +29,6 @@ class VwapQuoteResponse:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.vwap_quote import VwapQuote
-
         d = dict(src_dict)
         data = VwapQuote.from_dict(d.pop("data"))
 
@@ -60,3 +54,7 @@ class VwapQuoteResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# At the end, not inside each method: a model that refers back to this one finds the class defined.
+from ..models.vwap_quote import VwapQuote
