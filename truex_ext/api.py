@@ -12,7 +12,6 @@ import os
 import random
 import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -98,7 +97,11 @@ class BaseAPI:
     @staticmethod
     def idempotency_key(given: str | None) -> str:
         """The caller's key, or a fresh UUIDv4 - made once per call and reused on every attempt."""
-        return given if given is not None else str(uuid.uuid4())
+        if given is not None:
+            return given
+        import uuid  # here, not at the top: only order creation needs it (1 ms of import time)
+
+        return str(uuid.uuid4())
 
     def version_of(self, kwargs: dict[str, Any]) -> str:
         sent = kwargs.get("x_truex_version")

@@ -178,12 +178,15 @@ class HmacAuth(httpx.Auth):
         clock: Callable[[], float] = time.time,
         skew: ClockSkew | None = None,
         correct_skew: bool = False,
+        observe_date: bool = True,
     ) -> None:
         self.credentials = credentials
         self.clock = clock
         # Always track skew: it costs one header parse and lets a 401 report the measured offset.
         self.skew = skew if skew is not None else ClockSkew()
         self.correct_skew = correct_skew
+        # False when something else feeds `skew` every response (the clients' transport does).
+        self.observe_date = observe_date
 
     def timestamp(self) -> int:
         """The value for ``x-truex-auth-timestamp``: integer epoch seconds, skew-corrected if asked."""
@@ -205,7 +208,8 @@ class HmacAuth(httpx.Auth):
             creds.secret, timestamp, request.method, _signed_path(request.url), request.content
         )
         response = yield request
-        self.skew.observe(response.headers.get("date"), self.clock())
+        if self.observe_date:
+            self.skew.observe(response.headers.get("date"), self.clock())
 
     def __repr__(self) -> str:
         return f"HmacAuth(credentials={self.credentials!r}, correct_skew={self.correct_skew!r})"
