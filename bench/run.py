@@ -729,13 +729,18 @@ def _import_venv() -> Path:
 
 def _timed_import(python: Path, statement: str) -> float:
     code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
-    out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True)
+    # Outside the checkout: `python -c` puts the working directory first on sys.path, and from the repo
+    # root it would import truex_ext from the source tree (uncompiled when bytecode writing is off)
+    # instead of the installed package this measures.
+    out = subprocess.run(
+        [str(python), "-c", code], capture_output=True, text=True, check=True, cwd=tempfile.gettempdir()
+    )
     return float(out.stdout.strip()) * 1000
 
 
 def _timed_process(argv: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run(argv, capture_output=True, check=True)
+    subprocess.run(argv, capture_output=True, check=True, cwd=tempfile.gettempdir())
     return (time.perf_counter() - start) * 1000
 
 
