@@ -80,6 +80,33 @@ def test_a_response_that_is_not_a_decimal_string_is_an_error_naming_the_field(ba
         Order.from_dict({"id": "1", "status": "ACTIVE", "leaves_qty": bad})
 
 
+@given(st.lists(decimal_strings, min_size=1, max_size=20))
+def test_parsed_strings_are_remembered_without_changing_any_answer(wires: list[str]) -> None:
+    # parse_decimal keeps the strings it has parsed; a second parse must be the same value with the same
+    # exponent ("0.0010" stays 0.0010, not 0.001), so the string still round-trips.
+    for _ in range(2):
+        for wire in wires:
+            value = parse_decimal(wire, "qty")
+            assert value == Decimal(wire) and str(value) == str(Decimal(wire))
+            assert format_decimal(value, "qty") == wire
+
+
+def test_remembered_strings_do_not_let_junk_through_and_stay_bounded() -> None:
+    import truex_client.decimals as decimals
+
+    parse_decimal("0.0010", "qty")
+    assert parse_decimal("0.0010", "qty").as_tuple().exponent == -4
+    for bad in ("NaN", "abc", "Infinity"):
+        for _ in range(2):  # the second time would hit the memory if junk had been kept
+            with pytest.raises(DecimalFieldError):
+                parse_decimal(bad, "qty")
+    with pytest.raises(DecimalFieldError):
+        parse_decimal(7, "qty")  # not a string, remembered or not
+    for i in range(decimals._PARSED_MAX + 10):
+        parse_decimal(str(i), "qty")
+    assert len(decimals._PARSED) <= decimals._PARSED_MAX
+
+
 def test_empty_book_sentinels_parse() -> None:
     low = "-170141183460469231731.687303715884105728"
     assert format_decimal(parse_decimal(low, "price"), "price") == low

@@ -38,8 +38,19 @@ def format_decimal(value: object, field: str) -> str:
     return format(value, "f")
 
 
+# Wire strings already parsed: responses repeat a few values ("0", the usual sizes and prices) and a
+# dict lookup costs a fifth of Decimal(str). Decimals are immutable, so sharing one is safe; the cache
+# is bounded (emptied when full) and a lost race between threads only parses a string twice.
+_PARSED: dict[str, Decimal] = {}
+_PARSED_MAX = 4096
+
+
 def parse_decimal(value: object, field: str) -> Decimal:
     """The :class:`~decimal.Decimal` of a wire string; a JSON number or junk is an error naming the field."""
+    if type(value) is str:
+        cached = _PARSED.get(value)
+        if cached is not None:
+            return cached
     if not isinstance(value, str):
         raise DecimalFieldError(field, f"expected a decimal string on the wire, got {type(value).__name__}")
     try:
@@ -48,4 +59,7 @@ def parse_decimal(value: object, field: str) -> Decimal:
         raise DecimalFieldError(field, f"{value!r} is not a decimal string") from None
     if not result.is_finite():
         raise DecimalFieldError(field, f"{value!r} is not a finite decimal")
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    _PARSED[value] = result
     return result
