@@ -286,8 +286,14 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
                 "deprecated": bool(op.get("deprecated")),
                 "replacement": op.get("x-replacement"),
                 # Imported inside the method: `import truex_ext` must not import 36 endpoint modules.
+                # Models come from the package (loaded with the endpoint module anyway): on every call
+                # that is ~0.8 us, against ~2 us for `from truex_client.models.<module> import <Model>`.
                 "imports": [f"from truex_client.api.{_module_name(tag)} import {oid}"]
-                + [f"from truex_client.models.{model_modules[m]} import {m}" for m in runtime_models],
+                + (
+                    [f"from truex_client.models import {', '.join(sorted(runtime_models))}"]
+                    if runtime_models
+                    else []
+                ),
             }
         )
 

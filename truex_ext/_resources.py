@@ -1896,7 +1896,7 @@ class Service:
         Operation ``get_health``.
         """
         from truex_client.api.service import get_health
-        from truex_client.models.health_response import HealthResponse
+        from truex_client.models import HealthResponse
 
         page = self._api.call(
             OPERATIONS["get_health"],
@@ -1913,7 +1913,7 @@ class Service:
         Operation ``list_versions``.
         """
         from truex_client.api.service import list_versions
-        from truex_client.models.api_version_list import ApiVersionList
+        from truex_client.models import ApiVersionList
 
         page = self._api.call(
             OPERATIONS["list_versions"],
@@ -1959,8 +1959,7 @@ class Assets:
         Operation ``list_assets``.
         """
         from truex_client.api.assets import list_assets
-        from truex_client.models.asset import Asset
-        from truex_client.models.asset_list import AssetList
+        from truex_client.models import Asset, AssetList
 
         return self._api.paginate(
             OPERATIONS["list_assets"],
@@ -1989,8 +1988,7 @@ class Assets:
         Operation ``list_assets_deprecated``.
         """
         from truex_client.api.assets import list_assets_deprecated
-        from truex_client.models.asset import Asset
-        from truex_client.models.asset_list import AssetList
+        from truex_client.models import Asset, AssetList
 
         return self._api.paginate(
             OPERATIONS["list_assets_deprecated"],
@@ -2037,8 +2035,7 @@ class Instruments:
         Operation ``list_instruments``.
         """
         from truex_client.api.instruments import list_instruments
-        from truex_client.models.instrument import Instrument
-        from truex_client.models.instrument_list import InstrumentList
+        from truex_client.models import Instrument, InstrumentList
 
         return self._api.paginate(
             OPERATIONS["list_instruments"],
@@ -2067,8 +2064,7 @@ class Instruments:
         Operation ``list_instruments_deprecated``.
         """
         from truex_client.api.instruments import list_instruments_deprecated
-        from truex_client.models.instrument import Instrument
-        from truex_client.models.instrument_list import InstrumentList
+        from truex_client.models import Instrument, InstrumentList
 
         return self._api.paginate(
             OPERATIONS["list_instruments_deprecated"],
@@ -2114,8 +2110,7 @@ class MarketData:
         Operation ``list_market_quotes``.
         """
         from truex_client.api.market_data import list_market_quotes
-        from truex_client.models.market_quote import MarketQuote
-        from truex_client.models.market_quote_list import MarketQuoteList
+        from truex_client.models import MarketQuote, MarketQuoteList
 
         return self._api.paginate(
             OPERATIONS["list_market_quotes"],
@@ -2142,8 +2137,7 @@ class MarketData:
         Operation ``get_vwap_quote_deprecated``.
         """
         from truex_client.api.market_data import get_vwap_quote_deprecated
-        from truex_client.models.vwap_quote_request import VwapQuoteRequest
-        from truex_client.models.vwap_quote_response import VwapQuoteResponse
+        from truex_client.models import VwapQuoteRequest, VwapQuoteResponse
 
         page = self._api.call(
             OPERATIONS["get_vwap_quote_deprecated"],
@@ -2171,8 +2165,7 @@ class MarketData:
         Operation ``compute_market_quote``.
         """
         from truex_client.api.market_data import compute_market_quote
-        from truex_client.models.compute_quote_request import ComputeQuoteRequest
-        from truex_client.models.compute_quote_response import ComputeQuoteResponse
+        from truex_client.models import ComputeQuoteRequest, ComputeQuoteResponse
 
         page = self._api.call(
             OPERATIONS["compute_market_quote"],
@@ -2202,8 +2195,7 @@ class MarketData:
         Operation ``list_market_trades``.
         """
         from truex_client.api.market_data import list_market_trades
-        from truex_client.models.market_trade import MarketTrade
-        from truex_client.models.market_trade_list import MarketTradeList
+        from truex_client.models import MarketTrade, MarketTradeList
 
         return self._api.paginate(
             OPERATIONS["list_market_trades"],
@@ -2257,8 +2249,7 @@ class Clients:
         Operation ``list_clients``.
         """
         from truex_client.api.clients import list_clients
-        from truex_client.models.client_account import ClientAccount
-        from truex_client.models.client_list import ClientList
+        from truex_client.models import ClientAccount, ClientList
 
         return self._api.paginate(
             OPERATIONS["list_clients"],
@@ -2284,8 +2275,7 @@ class Clients:
         Operation ``update_client``.
         """
         from truex_client.api.clients import update_client
-        from truex_client.models.client_response import ClientResponse
-        from truex_client.models.client_update_request import ClientUpdateRequest
+        from truex_client.models import ClientResponse, ClientUpdateRequest
 
         page = self._api.call(
             OPERATIONS["update_client"],
@@ -2313,8 +2303,7 @@ class Clients:
         Operation ``list_clients_deprecated``.
         """
         from truex_client.api.clients import list_clients_deprecated
-        from truex_client.models.client_account import ClientAccount
-        from truex_client.models.client_list import ClientList
+        from truex_client.models import ClientAccount, ClientList
 
         return self._api.paginate(
             OPERATIONS["list_clients_deprecated"],
@@ -2342,8 +2331,7 @@ class Clients:
         Operation ``update_client_deprecated``.
         """
         from truex_client.api.clients import update_client_deprecated
-        from truex_client.models.client_response import ClientResponse
-        from truex_client.models.client_update_request import ClientUpdateRequest
+        from truex_client.models import ClientResponse, ClientUpdateRequest
 
         page = self._api.call(
             OPERATIONS["update_client_deprecated"],
@@ -2388,8 +2376,7 @@ class Orders:
         Operation ``create_order``.
         """
         from truex_client.api.orders import create_order
-        from truex_client.models.order_create_request import OrderCreateRequest
-        from truex_client.models.order_response import OrderResponse
+        from truex_client.models import OrderCreateRequest, OrderResponse
 
         page = self._api.call(
             OPERATIONS["create_order"],
@@ -2416,8 +2403,7 @@ class Orders:
         Operation ``modify_order``.
         """
         from truex_client.api.orders import modify_order
-        from truex_client.models.order_modify_request import OrderModifyRequest
-        from truex_client.models.order_response import OrderResponse
+        from truex_client.models import OrderModifyRequest, OrderResponse
 
         page = self._api.call(
             OPERATIONS["modify_order"],
@@ -2448,8 +2434,7 @@ class Orders:
         Operation ``list_orders_deprecated``.
         """
         from truex_client.api.orders import list_orders_deprecated
-        from truex_client.models.order import Order
-        from truex_client.models.order_list import OrderList
+        from truex_client.models import Order, OrderList
 
         return self._api.paginate(
             OPERATIONS["list_orders_deprecated"],
@@ -2481,8 +2466,7 @@ class Orders:
         Operation ``create_order_deprecated``.
         """
         from truex_client.api.orders import create_order_deprecated
-        from truex_client.models.order_create_request import OrderCreateRequest
-        from truex_client.models.order_response import OrderResponse
+        from truex_client.models import OrderCreateRequest, OrderResponse
 
         page = self._api.call(
             OPERATIONS["create_order_deprecated"],
@@ -2511,8 +2495,7 @@ class Orders:
         Operation ``modify_order_deprecated``.
         """
         from truex_client.api.orders import modify_order_deprecated
-        from truex_client.models.order_modify_request import OrderModifyRequest
-        from truex_client.models.order_response import OrderResponse
+        from truex_client.models import OrderModifyRequest, OrderResponse
 
         page = self._api.call(
             OPERATIONS["modify_order_deprecated"],
@@ -2541,8 +2524,7 @@ class Orders:
         Operation ``list_orders``.
         """
         from truex_client.api.orders import list_orders
-        from truex_client.models.order import Order
-        from truex_client.models.order_list import OrderList
+        from truex_client.models import Order, OrderList
 
         return self._api.paginate(
             OPERATIONS["list_orders"],
@@ -2568,7 +2550,7 @@ class Orders:
         Operation ``cancel_order``.
         """
         from truex_client.api.orders import cancel_order
-        from truex_client.models.order_response import OrderResponse
+        from truex_client.models import OrderResponse
 
         page = self._api.call(
             OPERATIONS["cancel_order"],
@@ -2589,7 +2571,7 @@ class Orders:
         Operation ``cancel_order_deprecated``.
         """
         from truex_client.api.orders import cancel_order_deprecated
-        from truex_client.models.order_response import OrderResponse
+        from truex_client.models import OrderResponse
 
         page = self._api.call(
             OPERATIONS["cancel_order_deprecated"],
@@ -2614,8 +2596,7 @@ class Orders:
         Operation ``list_active_orders``.
         """
         from truex_client.api.orders import list_active_orders
-        from truex_client.models.order import Order
-        from truex_client.models.order_list import OrderList
+        from truex_client.models import Order, OrderList
 
         return self._api.paginate(
             OPERATIONS["list_active_orders"],
@@ -2643,8 +2624,7 @@ class Orders:
         Operation ``list_active_orders_deprecated``.
         """
         from truex_client.api.orders import list_active_orders_deprecated
-        from truex_client.models.order import Order
-        from truex_client.models.order_list import OrderList
+        from truex_client.models import Order, OrderList
 
         return self._api.paginate(
             OPERATIONS["list_active_orders_deprecated"],
@@ -2664,7 +2644,7 @@ class Orders:
         Operation ``get_order_status``.
         """
         from truex_client.api.orders import get_order_status
-        from truex_client.models.order_list import OrderList
+        from truex_client.models import OrderList
 
         page = self._api.call(
             OPERATIONS["get_order_status"],
@@ -2685,7 +2665,7 @@ class Orders:
         Operation ``get_order_status_deprecated``.
         """
         from truex_client.api.orders import get_order_status_deprecated
-        from truex_client.models.order_list import OrderList
+        from truex_client.models import OrderList
 
         page = self._api.call(
             OPERATIONS["get_order_status_deprecated"],
@@ -2711,8 +2691,7 @@ class Orders:
         Operation ``list_order_trades``.
         """
         from truex_client.api.orders import list_order_trades
-        from truex_client.models.trade import Trade
-        from truex_client.models.trade_list import TradeList
+        from truex_client.models import Trade, TradeList
 
         return self._api.paginate(
             OPERATIONS["list_order_trades"],
@@ -2747,8 +2726,7 @@ class Orders:
         Operation ``list_order_trades_deprecated``.
         """
         from truex_client.api.orders import list_order_trades_deprecated
-        from truex_client.models.trade import Trade
-        from truex_client.models.trade_list import TradeList
+        from truex_client.models import Trade, TradeList
 
         return self._api.paginate(
             OPERATIONS["list_order_trades_deprecated"],
@@ -2814,8 +2792,7 @@ class Balances:
         Operation ``list_balances``.
         """
         from truex_client.api.balances import list_balances
-        from truex_client.models.balance_entity import BalanceEntity
-        from truex_client.models.balance_list import BalanceList
+        from truex_client.models import BalanceEntity, BalanceList
 
         return self._api.paginate(
             OPERATIONS["list_balances"],
@@ -2852,8 +2829,7 @@ class Balances:
         Operation ``list_balances_deprecated``.
         """
         from truex_client.api.balances import list_balances_deprecated
-        from truex_client.models.balance_entity import BalanceEntity
-        from truex_client.models.balance_list import BalanceList
+        from truex_client.models import BalanceEntity, BalanceList
 
         return self._api.paginate(
             OPERATIONS["list_balances_deprecated"],
@@ -2907,8 +2883,7 @@ class Transfers:
         Operation ``list_transfers``.
         """
         from truex_client.api.transfers import list_transfers
-        from truex_client.models.transfer import Transfer
-        from truex_client.models.transfer_list import TransferList
+        from truex_client.models import Transfer, TransferList
 
         return self._api.paginate(
             OPERATIONS["list_transfers"],
@@ -2932,8 +2907,7 @@ class Transfers:
         Operation ``create_transfer``.
         """
         from truex_client.api.transfers import create_transfer
-        from truex_client.models.transfer_create_request import TransferCreateRequest
-        from truex_client.models.transfer_response import TransferResponse
+        from truex_client.models import TransferCreateRequest, TransferResponse
 
         page = self._api.call(
             OPERATIONS["create_transfer"],
@@ -2961,8 +2935,7 @@ class Transfers:
         Operation ``list_transfers_deprecated``.
         """
         from truex_client.api.transfers import list_transfers_deprecated
-        from truex_client.models.transfer import Transfer
-        from truex_client.models.transfer_list import TransferList
+        from truex_client.models import Transfer, TransferList
 
         return self._api.paginate(
             OPERATIONS["list_transfers_deprecated"],
@@ -2990,8 +2963,7 @@ class Transfers:
         Operation ``create_transfer_deprecated``.
         """
         from truex_client.api.transfers import create_transfer_deprecated
-        from truex_client.models.transfer_create_request import TransferCreateRequest
-        from truex_client.models.transfer_response import TransferResponse
+        from truex_client.models import TransferCreateRequest, TransferResponse
 
         page = self._api.call(
             OPERATIONS["create_transfer_deprecated"],
@@ -3016,8 +2988,7 @@ class Transfers:
         Operation ``list_active_transfers``.
         """
         from truex_client.api.transfers import list_active_transfers
-        from truex_client.models.transfer import Transfer
-        from truex_client.models.transfer_list import TransferList
+        from truex_client.models import Transfer, TransferList
 
         return self._api.paginate(
             OPERATIONS["list_active_transfers"],
@@ -3045,8 +3016,7 @@ class Transfers:
         Operation ``list_active_transfers_deprecated``.
         """
         from truex_client.api.transfers import list_active_transfers_deprecated
-        from truex_client.models.transfer import Transfer
-        from truex_client.models.transfer_list import TransferList
+        from truex_client.models import Transfer, TransferList
 
         return self._api.paginate(
             OPERATIONS["list_active_transfers_deprecated"],
@@ -3102,7 +3072,7 @@ class AsyncService:
         Operation ``get_health``.
         """
         from truex_client.api.service import get_health
-        from truex_client.models.health_response import HealthResponse
+        from truex_client.models import HealthResponse
 
         page = await self._api.call(
             OPERATIONS["get_health"],
@@ -3119,7 +3089,7 @@ class AsyncService:
         Operation ``list_versions``.
         """
         from truex_client.api.service import list_versions
-        from truex_client.models.api_version_list import ApiVersionList
+        from truex_client.models import ApiVersionList
 
         page = await self._api.call(
             OPERATIONS["list_versions"],
@@ -3165,8 +3135,7 @@ class AsyncAssets:
         Operation ``list_assets``.
         """
         from truex_client.api.assets import list_assets
-        from truex_client.models.asset import Asset
-        from truex_client.models.asset_list import AssetList
+        from truex_client.models import Asset, AssetList
 
         return self._api.paginate(
             OPERATIONS["list_assets"],
@@ -3195,8 +3164,7 @@ class AsyncAssets:
         Operation ``list_assets_deprecated``.
         """
         from truex_client.api.assets import list_assets_deprecated
-        from truex_client.models.asset import Asset
-        from truex_client.models.asset_list import AssetList
+        from truex_client.models import Asset, AssetList
 
         return self._api.paginate(
             OPERATIONS["list_assets_deprecated"],
@@ -3243,8 +3211,7 @@ class AsyncInstruments:
         Operation ``list_instruments``.
         """
         from truex_client.api.instruments import list_instruments
-        from truex_client.models.instrument import Instrument
-        from truex_client.models.instrument_list import InstrumentList
+        from truex_client.models import Instrument, InstrumentList
 
         return self._api.paginate(
             OPERATIONS["list_instruments"],
@@ -3273,8 +3240,7 @@ class AsyncInstruments:
         Operation ``list_instruments_deprecated``.
         """
         from truex_client.api.instruments import list_instruments_deprecated
-        from truex_client.models.instrument import Instrument
-        from truex_client.models.instrument_list import InstrumentList
+        from truex_client.models import Instrument, InstrumentList
 
         return self._api.paginate(
             OPERATIONS["list_instruments_deprecated"],
@@ -3320,8 +3286,7 @@ class AsyncMarketData:
         Operation ``list_market_quotes``.
         """
         from truex_client.api.market_data import list_market_quotes
-        from truex_client.models.market_quote import MarketQuote
-        from truex_client.models.market_quote_list import MarketQuoteList
+        from truex_client.models import MarketQuote, MarketQuoteList
 
         return self._api.paginate(
             OPERATIONS["list_market_quotes"],
@@ -3348,8 +3313,7 @@ class AsyncMarketData:
         Operation ``get_vwap_quote_deprecated``.
         """
         from truex_client.api.market_data import get_vwap_quote_deprecated
-        from truex_client.models.vwap_quote_request import VwapQuoteRequest
-        from truex_client.models.vwap_quote_response import VwapQuoteResponse
+        from truex_client.models import VwapQuoteRequest, VwapQuoteResponse
 
         page = await self._api.call(
             OPERATIONS["get_vwap_quote_deprecated"],
@@ -3377,8 +3341,7 @@ class AsyncMarketData:
         Operation ``compute_market_quote``.
         """
         from truex_client.api.market_data import compute_market_quote
-        from truex_client.models.compute_quote_request import ComputeQuoteRequest
-        from truex_client.models.compute_quote_response import ComputeQuoteResponse
+        from truex_client.models import ComputeQuoteRequest, ComputeQuoteResponse
 
         page = await self._api.call(
             OPERATIONS["compute_market_quote"],
@@ -3408,8 +3371,7 @@ class AsyncMarketData:
         Operation ``list_market_trades``.
         """
         from truex_client.api.market_data import list_market_trades
-        from truex_client.models.market_trade import MarketTrade
-        from truex_client.models.market_trade_list import MarketTradeList
+        from truex_client.models import MarketTrade, MarketTradeList
 
         return self._api.paginate(
             OPERATIONS["list_market_trades"],
@@ -3463,8 +3425,7 @@ class AsyncClients:
         Operation ``list_clients``.
         """
         from truex_client.api.clients import list_clients
-        from truex_client.models.client_account import ClientAccount
-        from truex_client.models.client_list import ClientList
+        from truex_client.models import ClientAccount, ClientList
 
         return self._api.paginate(
             OPERATIONS["list_clients"],
@@ -3490,8 +3451,7 @@ class AsyncClients:
         Operation ``update_client``.
         """
         from truex_client.api.clients import update_client
-        from truex_client.models.client_response import ClientResponse
-        from truex_client.models.client_update_request import ClientUpdateRequest
+        from truex_client.models import ClientResponse, ClientUpdateRequest
 
         page = await self._api.call(
             OPERATIONS["update_client"],
@@ -3519,8 +3479,7 @@ class AsyncClients:
         Operation ``list_clients_deprecated``.
         """
         from truex_client.api.clients import list_clients_deprecated
-        from truex_client.models.client_account import ClientAccount
-        from truex_client.models.client_list import ClientList
+        from truex_client.models import ClientAccount, ClientList
 
         return self._api.paginate(
             OPERATIONS["list_clients_deprecated"],
@@ -3548,8 +3507,7 @@ class AsyncClients:
         Operation ``update_client_deprecated``.
         """
         from truex_client.api.clients import update_client_deprecated
-        from truex_client.models.client_response import ClientResponse
-        from truex_client.models.client_update_request import ClientUpdateRequest
+        from truex_client.models import ClientResponse, ClientUpdateRequest
 
         page = await self._api.call(
             OPERATIONS["update_client_deprecated"],
@@ -3594,8 +3552,7 @@ class AsyncOrders:
         Operation ``create_order``.
         """
         from truex_client.api.orders import create_order
-        from truex_client.models.order_create_request import OrderCreateRequest
-        from truex_client.models.order_response import OrderResponse
+        from truex_client.models import OrderCreateRequest, OrderResponse
 
         page = await self._api.call(
             OPERATIONS["create_order"],
@@ -3622,8 +3579,7 @@ class AsyncOrders:
         Operation ``modify_order``.
         """
         from truex_client.api.orders import modify_order
-        from truex_client.models.order_modify_request import OrderModifyRequest
-        from truex_client.models.order_response import OrderResponse
+        from truex_client.models import OrderModifyRequest, OrderResponse
 
         page = await self._api.call(
             OPERATIONS["modify_order"],
@@ -3654,8 +3610,7 @@ class AsyncOrders:
         Operation ``list_orders_deprecated``.
         """
         from truex_client.api.orders import list_orders_deprecated
-        from truex_client.models.order import Order
-        from truex_client.models.order_list import OrderList
+        from truex_client.models import Order, OrderList
 
         return self._api.paginate(
             OPERATIONS["list_orders_deprecated"],
@@ -3687,8 +3642,7 @@ class AsyncOrders:
         Operation ``create_order_deprecated``.
         """
         from truex_client.api.orders import create_order_deprecated
-        from truex_client.models.order_create_request import OrderCreateRequest
-        from truex_client.models.order_response import OrderResponse
+        from truex_client.models import OrderCreateRequest, OrderResponse
 
         page = await self._api.call(
             OPERATIONS["create_order_deprecated"],
@@ -3717,8 +3671,7 @@ class AsyncOrders:
         Operation ``modify_order_deprecated``.
         """
         from truex_client.api.orders import modify_order_deprecated
-        from truex_client.models.order_modify_request import OrderModifyRequest
-        from truex_client.models.order_response import OrderResponse
+        from truex_client.models import OrderModifyRequest, OrderResponse
 
         page = await self._api.call(
             OPERATIONS["modify_order_deprecated"],
@@ -3747,8 +3700,7 @@ class AsyncOrders:
         Operation ``list_orders``.
         """
         from truex_client.api.orders import list_orders
-        from truex_client.models.order import Order
-        from truex_client.models.order_list import OrderList
+        from truex_client.models import Order, OrderList
 
         return self._api.paginate(
             OPERATIONS["list_orders"],
@@ -3774,7 +3726,7 @@ class AsyncOrders:
         Operation ``cancel_order``.
         """
         from truex_client.api.orders import cancel_order
-        from truex_client.models.order_response import OrderResponse
+        from truex_client.models import OrderResponse
 
         page = await self._api.call(
             OPERATIONS["cancel_order"],
@@ -3795,7 +3747,7 @@ class AsyncOrders:
         Operation ``cancel_order_deprecated``.
         """
         from truex_client.api.orders import cancel_order_deprecated
-        from truex_client.models.order_response import OrderResponse
+        from truex_client.models import OrderResponse
 
         page = await self._api.call(
             OPERATIONS["cancel_order_deprecated"],
@@ -3820,8 +3772,7 @@ class AsyncOrders:
         Operation ``list_active_orders``.
         """
         from truex_client.api.orders import list_active_orders
-        from truex_client.models.order import Order
-        from truex_client.models.order_list import OrderList
+        from truex_client.models import Order, OrderList
 
         return self._api.paginate(
             OPERATIONS["list_active_orders"],
@@ -3849,8 +3800,7 @@ class AsyncOrders:
         Operation ``list_active_orders_deprecated``.
         """
         from truex_client.api.orders import list_active_orders_deprecated
-        from truex_client.models.order import Order
-        from truex_client.models.order_list import OrderList
+        from truex_client.models import Order, OrderList
 
         return self._api.paginate(
             OPERATIONS["list_active_orders_deprecated"],
@@ -3870,7 +3820,7 @@ class AsyncOrders:
         Operation ``get_order_status``.
         """
         from truex_client.api.orders import get_order_status
-        from truex_client.models.order_list import OrderList
+        from truex_client.models import OrderList
 
         page = await self._api.call(
             OPERATIONS["get_order_status"],
@@ -3891,7 +3841,7 @@ class AsyncOrders:
         Operation ``get_order_status_deprecated``.
         """
         from truex_client.api.orders import get_order_status_deprecated
-        from truex_client.models.order_list import OrderList
+        from truex_client.models import OrderList
 
         page = await self._api.call(
             OPERATIONS["get_order_status_deprecated"],
@@ -3917,8 +3867,7 @@ class AsyncOrders:
         Operation ``list_order_trades``.
         """
         from truex_client.api.orders import list_order_trades
-        from truex_client.models.trade import Trade
-        from truex_client.models.trade_list import TradeList
+        from truex_client.models import Trade, TradeList
 
         return self._api.paginate(
             OPERATIONS["list_order_trades"],
@@ -3953,8 +3902,7 @@ class AsyncOrders:
         Operation ``list_order_trades_deprecated``.
         """
         from truex_client.api.orders import list_order_trades_deprecated
-        from truex_client.models.trade import Trade
-        from truex_client.models.trade_list import TradeList
+        from truex_client.models import Trade, TradeList
 
         return self._api.paginate(
             OPERATIONS["list_order_trades_deprecated"],
@@ -4020,8 +3968,7 @@ class AsyncBalances:
         Operation ``list_balances``.
         """
         from truex_client.api.balances import list_balances
-        from truex_client.models.balance_entity import BalanceEntity
-        from truex_client.models.balance_list import BalanceList
+        from truex_client.models import BalanceEntity, BalanceList
 
         return self._api.paginate(
             OPERATIONS["list_balances"],
@@ -4058,8 +4005,7 @@ class AsyncBalances:
         Operation ``list_balances_deprecated``.
         """
         from truex_client.api.balances import list_balances_deprecated
-        from truex_client.models.balance_entity import BalanceEntity
-        from truex_client.models.balance_list import BalanceList
+        from truex_client.models import BalanceEntity, BalanceList
 
         return self._api.paginate(
             OPERATIONS["list_balances_deprecated"],
@@ -4113,8 +4059,7 @@ class AsyncTransfers:
         Operation ``list_transfers``.
         """
         from truex_client.api.transfers import list_transfers
-        from truex_client.models.transfer import Transfer
-        from truex_client.models.transfer_list import TransferList
+        from truex_client.models import Transfer, TransferList
 
         return self._api.paginate(
             OPERATIONS["list_transfers"],
@@ -4138,8 +4083,7 @@ class AsyncTransfers:
         Operation ``create_transfer``.
         """
         from truex_client.api.transfers import create_transfer
-        from truex_client.models.transfer_create_request import TransferCreateRequest
-        from truex_client.models.transfer_response import TransferResponse
+        from truex_client.models import TransferCreateRequest, TransferResponse
 
         page = await self._api.call(
             OPERATIONS["create_transfer"],
@@ -4167,8 +4111,7 @@ class AsyncTransfers:
         Operation ``list_transfers_deprecated``.
         """
         from truex_client.api.transfers import list_transfers_deprecated
-        from truex_client.models.transfer import Transfer
-        from truex_client.models.transfer_list import TransferList
+        from truex_client.models import Transfer, TransferList
 
         return self._api.paginate(
             OPERATIONS["list_transfers_deprecated"],
@@ -4196,8 +4139,7 @@ class AsyncTransfers:
         Operation ``create_transfer_deprecated``.
         """
         from truex_client.api.transfers import create_transfer_deprecated
-        from truex_client.models.transfer_create_request import TransferCreateRequest
-        from truex_client.models.transfer_response import TransferResponse
+        from truex_client.models import TransferCreateRequest, TransferResponse
 
         page = await self._api.call(
             OPERATIONS["create_transfer_deprecated"],
@@ -4222,8 +4164,7 @@ class AsyncTransfers:
         Operation ``list_active_transfers``.
         """
         from truex_client.api.transfers import list_active_transfers
-        from truex_client.models.transfer import Transfer
-        from truex_client.models.transfer_list import TransferList
+        from truex_client.models import Transfer, TransferList
 
         return self._api.paginate(
             OPERATIONS["list_active_transfers"],
@@ -4251,8 +4192,7 @@ class AsyncTransfers:
         Operation ``list_active_transfers_deprecated``.
         """
         from truex_client.api.transfers import list_active_transfers_deprecated
-        from truex_client.models.transfer import Transfer
-        from truex_client.models.transfer_list import TransferList
+        from truex_client.models import Transfer, TransferList
 
         return self._api.paginate(
             OPERATIONS["list_active_transfers_deprecated"],
