@@ -6,6 +6,7 @@ The rules (patterns, enums, lengths, ranges, required fields) come from the oper
 
 from __future__ import annotations
 
+import builtins
 import re
 import sys
 from collections.abc import Mapping
@@ -96,6 +97,32 @@ def _field_kinds(cls: type, annotation: str) -> tuple[tuple[type[Enum], ...], bo
     return enums, "Decimal" in _NAME.findall(annotation)
 
 
+@lru_cache(maxsize=256)
+def _model_plan(cls: type) -> tuple[tuple[str, tuple[type[Enum], ...], bool, bool], ...]:
+    """Per generated model class, once: (field, enums it takes, whether Decimal, whether it may nest a model)."""
+    namespace = vars(sys.modules[cls.__module__])
+    plan = []
+    for field in attrs.fields(cls):
+        if not field.init:
+            continue  # additional_properties
+        annotation = field.type if isinstance(field.type, str) else str(field.type)
+        enums, decimal = _field_kinds(cls, annotation)
+        nested = any(_may_be_model(namespace, name) for name in _NAME.findall(annotation))
+        plan.append((field.name, enums, decimal, nested))
+    return tuple(plan)
+
+
+def _may_be_model(namespace: Mapping[str, Any], name: str) -> bool:
+    """Whether a name in a field annotation may stand for a model to check inside (unknown names may)."""
+    if name == "None":
+        return False
+    found = namespace.get(name, getattr(builtins, name, _UNKNOWN))
+    return found is _UNKNOWN or found is Any or (isinstance(found, type) and attrs.has(found))
+
+
+_UNKNOWN = object()
+
+
 def check_model(obj: Any, path: str) -> None:
     """Check the Python types of a generated request model (recursively) before it is serialised.
 
@@ -106,28 +133,27 @@ def check_model(obj: Any, path: str) -> None:
     cls = type(obj)
     if not attrs.has(cls):
         return
-    for field in attrs.fields(cls):
-        if not field.init:
-            continue  # additional_properties
-        value = getattr(obj, field.name)
-        if isinstance(value, Unset) or value is None:
+    for field_name, enums, decimal, nested in _model_plan(cls):
+        value = getattr(obj, field_name)
+        if value is None or isinstance(value, Unset):
             continue
-        name = field.name if path in ("", "body") else f"{path}.{field.name}"
-        enums, decimal = _field_kinds(cls, field.type if isinstance(field.type, str) else str(field.type))
+        name = field_name if path in ("", "body") else f"{path}.{field_name}"
         items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
         for i, item in items:
-            where = name if i is None else f"{name}[{i}]"
             if enums and not isinstance(item, enums):
+                where = name if i is None else f"{name}[{i}]"
                 allowed = ", ".join(str(m.value) for e in enums for m in e)
                 raise InvalidParameterError(
                     where, f"must be a {enums[0].__name__} (one of {allowed}), not {type(item).__name__}"
                 )
             if decimal and (isinstance(item, bool) or not _is_decimal_or_int(item)):
+                where = name if i is None else f"{name}[{i}]"
                 raise InvalidParameterError(
                     where,
                     f"must be a decimal.Decimal (or int), not {type(item).__name__}; e.g. Decimal('0.01')",
                 )
-            check_model(item, where)
+            if nested:
+                check_model(item, name if i is None else f"{name}[{i}]")
 
 
 def _is_decimal_or_int(value: object) -> bool:
