@@ -9,7 +9,7 @@ from __future__ import annotations
 import builtins
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import Enum
 from functools import lru_cache
 from typing import Any
@@ -36,46 +36,86 @@ def _regex(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
+Checker = Callable[[str, Any], None]
+
+
 def check(field: str, value: Any, schema: Mapping[str, Any]) -> None:
-    """Raise :class:`InvalidParameterError` naming ``field`` and the rule ``value`` breaks."""
+    """Raise :class:`InvalidParameterError` naming ``field`` and the rule ``value`` breaks.
+
+    >>> check("size", 1000, {"type": "integer", "maximum": 100})
+    Traceback (most recent call last):
+    truex_ext.errors.InvalidParameterError: size: must be <= 100
+    """
+    compiled(schema)(field, value)
+
+
+# Compiled checkers by schema identity; the schema is kept alongside so that its id cannot be reused.
+_compiled: dict[int, tuple[Mapping[str, Any], Checker]] = {}
+
+
+def compiled(schema: Mapping[str, Any]) -> Checker:
+    """The checker of ``schema``, built once: the keywords are read when it is built, not on every call."""
+    hit = _compiled.get(id(schema))
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    checker = _compile(schema)
+    if len(_compiled) < 1024:
+        _compiled[id(schema)] = (schema, checker)
+    return checker
+
+
+def _compile(schema: Mapping[str, Any]) -> Checker:
     expected = schema.get("type")
-    if isinstance(expected, str):
-        ok = isinstance(value, _TYPES.get(expected, (object,)))
-        if expected == "integer" and isinstance(value, bool):
-            ok = False
-        if not ok:
+    types = _TYPES.get(expected, (object,)) if isinstance(expected, str) else None
+    integer = expected == "integer"
+    enum = schema.get("enum")
+    min_len, max_len = schema.get("minLength"), schema.get("maxLength")
+    pattern = _regex(schema["pattern"]) if "pattern" in schema else None
+    strings = min_len is not None or max_len is not None or pattern is not None
+    minimum, maximum = schema.get("minimum"), schema.get("maximum")
+    numbers = minimum is not None or maximum is not None
+    max_items, unique = schema.get("maxItems"), bool(schema.get("uniqueItems"))
+    items = compiled(schema.get("items", {})) if "items" in schema else None
+    required = tuple(schema.get("required", ()))
+    one_of = tuple(schema.get("x-required-one-of") or ())
+    properties = tuple((name, compiled(sub)) for name, sub in schema.get("properties", {}).items())
+
+    def run(field: str, value: Any) -> None:
+        if types is not None and (not isinstance(value, types) or (integer and isinstance(value, bool))):
             raise InvalidParameterError(field, f"must be of type {expected}, not {type(value).__name__}")
-    if "enum" in schema and value not in schema["enum"]:
-        raise InvalidParameterError(field, f"must be one of {', '.join(map(str, schema['enum']))}")
-    if isinstance(value, str):
-        if "minLength" in schema and len(value) < schema["minLength"]:
-            raise InvalidParameterError(field, f"must be at least {schema['minLength']} characters")
-        if "maxLength" in schema and len(value) > schema["maxLength"]:
-            raise InvalidParameterError(field, f"must be at most {schema['maxLength']} characters")
-        if "pattern" in schema and not _regex(schema["pattern"]).search(value):
-            raise InvalidParameterError(field, f"must match pattern {schema['pattern']}")
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if "minimum" in schema and value < schema["minimum"]:
-            raise InvalidParameterError(field, f"must be >= {schema['minimum']}")
-        if "maximum" in schema and value > schema["maximum"]:
-            raise InvalidParameterError(field, f"must be <= {schema['maximum']}")
-    if isinstance(value, list):
-        if "maxItems" in schema and len(value) > schema["maxItems"]:
-            raise InvalidParameterError(field, f"must have at most {schema['maxItems']} items")
-        if schema.get("uniqueItems") and len({repr(v) for v in value}) != len(value):
-            raise InvalidParameterError(field, "must not repeat items")
-        for i, item in enumerate(value):
-            check(f"{field}[{i}]", item, schema.get("items", {}))
-    if isinstance(value, dict):
-        for name in schema.get("required", ()):
-            if name not in value:
-                raise InvalidParameterError(_join(field, name), "is required")
-        one_of = schema.get("x-required-one-of")
-        if one_of and not any(name in value for name in one_of):
-            raise InvalidParameterError(field, f"needs one of {', '.join(one_of)}")
-        for name, sub in schema.get("properties", {}).items():
-            if name in value:
-                check(_join(field, name), value[name], sub)
+        if enum is not None and value not in enum:
+            raise InvalidParameterError(field, f"must be one of {', '.join(map(str, enum))}")
+        if strings and isinstance(value, str):
+            if min_len is not None and len(value) < min_len:
+                raise InvalidParameterError(field, f"must be at least {min_len} characters")
+            if max_len is not None and len(value) > max_len:
+                raise InvalidParameterError(field, f"must be at most {max_len} characters")
+            if pattern is not None and not pattern.search(value):
+                raise InvalidParameterError(field, f"must match pattern {pattern.pattern}")
+        if numbers and isinstance(value, int | float) and not isinstance(value, bool):
+            if minimum is not None and value < minimum:
+                raise InvalidParameterError(field, f"must be >= {minimum}")
+            if maximum is not None and value > maximum:
+                raise InvalidParameterError(field, f"must be <= {maximum}")
+        if isinstance(value, list):
+            if max_items is not None and len(value) > max_items:
+                raise InvalidParameterError(field, f"must have at most {max_items} items")
+            if unique and len({repr(v) for v in value}) != len(value):
+                raise InvalidParameterError(field, "must not repeat items")
+            if items is not None:
+                for i, item in enumerate(value):
+                    items(f"{field}[{i}]", item)
+        if isinstance(value, dict):
+            for name in required:
+                if name not in value:
+                    raise InvalidParameterError(_join(field, name), "is required")
+            if one_of and not any(name in value for name in one_of):
+                raise InvalidParameterError(field, f"needs one of {', '.join(one_of)}")
+            for name, sub in properties:
+                if name in value:
+                    sub(_join(field, name), value[name])
+
+    return run
 
 
 def _join(field: str, name: str) -> str:
@@ -137,30 +177,50 @@ def check_model(obj: Any, path: str) -> None:
         value = getattr(obj, field_name)
         if value is None or isinstance(value, Unset):
             continue
-        name = field_name if path in ("", "body") else f"{path}.{field_name}"
-        items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
-        for i, item in items:
-            if enums and not isinstance(item, enums):
-                where = name if i is None else f"{name}[{i}]"
-                allowed = ", ".join(str(m.value) for e in enums for m in e)
-                raise InvalidParameterError(
-                    where, f"must be a {enums[0].__name__} (one of {allowed}), not {type(item).__name__}"
-                )
-            if decimal and (isinstance(item, bool) or not _is_decimal_or_int(item)):
-                where = name if i is None else f"{name}[{i}]"
-                raise InvalidParameterError(
-                    where,
-                    f"must be a decimal.Decimal (or int), not {type(item).__name__}; e.g. Decimal('0.01')",
-                )
-            if nested:
-                check_model(item, name if i is None else f"{name}[{i}]")
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                _check_value(item, path, field_name, i, enums, decimal, nested)
+        else:
+            _check_value(value, path, field_name, None, enums, decimal, nested)
+
+
+def _check_value(
+    item: Any,
+    path: str,
+    field_name: str,
+    index: int | None,
+    enums: tuple[type[Enum], ...],
+    decimal: bool,
+    nested: bool,
+) -> None:
+    if enums and not isinstance(item, enums):
+        allowed = ", ".join(str(m.value) for e in enums for m in e)
+        raise InvalidParameterError(
+            _where(path, field_name, index),
+            f"must be a {enums[0].__name__} (one of {allowed}), not {type(item).__name__}",
+        )
+    if decimal and not _is_decimal_or_int(item):
+        raise InvalidParameterError(
+            _where(path, field_name, index),
+            f"must be a decimal.Decimal (or int), not {type(item).__name__}; e.g. Decimal('0.01')",
+        )
+    if nested:
+        check_model(item, _where(path, field_name, index))
+
+
+def _where(path: str, field_name: str, index: int | None) -> str:
+    name = field_name if path in ("", "body") else f"{path}.{field_name}"
+    return name if index is None else f"{name}[{index}]"
 
 
 def _is_decimal_or_int(value: object) -> bool:
-    # Imported here: `decimal` costs 2 ms at import and only bodies with money need it.
-    from decimal import Decimal
-
-    return isinstance(value, Decimal | int)
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    # No import of `decimal` (2 ms at import time): if nothing has loaded it, value is no Decimal.
+    decimal = sys.modules.get("decimal")
+    return decimal is not None and isinstance(value, decimal.Decimal)
 
 
 # Scalar query/path/header arguments already found valid, by operation and name (bounded; the type is part
