@@ -4,9 +4,10 @@
   date-time, binary and uuid strings. :func:`install` adds ``DecimalProperty`` (a ``StringProperty``
   subclass with its own template, ``openapi/templates/property_templates/decimal_property.py.jinja``),
   and :func:`patched_endpoint_template` formats decimal path parameters without an exponent.
-* Enums stay open (DECISIONS §9): :func:`patched_str_enum_template` gives every string enum a
-  ``_missing_`` hook, so a value the server adds later parses as a pseudo-member keeping its raw string
-  instead of failing the whole response. Requests are still checked against the spec's enum.
+* Enums stay open (DECISIONS §9): :func:`patched_str_enum_template` derives every string enum from
+  ``OpenStrEnum`` (``openapi/templates/open_enums.py``), so a value the server adds later parses as a
+  pseudo-member keeping its raw string instead of failing the whole response. Requests are still
+  checked against the spec's enum.
 
 Each patch leans on generator internals, so it checks them and fails loudly when they move.
 """
@@ -110,34 +111,24 @@ def patched_endpoint_template() -> str:
     return source.replace(PATH_PARAM_ORIGINAL, PATH_PARAM_PATCHED)
 
 
-STR_ENUM_ANCHOR = """    def __str__(self) -> str:
-        return str(self.value)
-"""
-OPEN_ENUM_HOOK = """
-    @classmethod
-    def _missing_(cls, value: object) -> {{ enum.class_info.name }} | None:
-        # A value the server added after this client was generated: keep it rather than fail the
-        # response (DECISIONS §9). It is an instance of this enum whose value is the raw string.
-        if not isinstance(value, str):
-            return None
-        member = str.__new__(cls, value)
-        member._name_ = value
-        member._value_ = value
-        return member
-"""
+OPEN_ENUM_MODULE = "open_enums"  # truex_client/open_enums.py, copied from openapi/templates/open_enums.py
+STR_ENUM_IMPORT = "from enum import Enum\n"
+STR_ENUM_BASE = "class {{ enum.class_info.name }}(str, Enum):"
 
 
 def patched_str_enum_template() -> str:
-    """The generator's string-enum template with the open-enum ``_missing_`` hook."""
+    """The generator's string-enum template deriving from ``OpenStrEnum`` (open enums, fast look-up)."""
     from importlib.resources import files
 
     source = (files("openapi_python_client") / "templates" / "str_enum.py.jinja").read_text()
-    _require(source.count(STR_ENUM_ANCHOR) == 1, "str_enum.py.jinja __str__ anchor")
-    _require(source.startswith("from enum import Enum\n"), "str_enum.py.jinja imports")
+    _require(source.startswith(STR_ENUM_IMPORT), "str_enum.py.jinja imports")
+    _require(source.count(STR_ENUM_BASE) == 1, "str_enum.py.jinja class line")
     source = source.replace(
-        "from enum import Enum\n", "from __future__ import annotations\n\nfrom enum import Enum\n", 1
+        STR_ENUM_IMPORT,
+        f"from __future__ import annotations\n\nfrom ..{OPEN_ENUM_MODULE} import OpenStrEnum\n",
+        1,
     )
-    return source.replace(STR_ENUM_ANCHOR, STR_ENUM_ANCHOR + OPEN_ENUM_HOOK + FROM_VALUE_METHOD)
+    return source.replace(STR_ENUM_BASE, "class {{ enum.class_info.name }}(OpenStrEnum):")
 
 
 # Parsing speed (issue 7): the generated from_dict re-runs `from ..models.x import Y` on every call (about
@@ -194,19 +185,10 @@ def patched_property_macros() -> str:
 
 ENUM_CONSTRUCT_ORIGINAL = "{{ property.class_info.name }}({{ source }})"
 ENUM_CONSTRUCT_PATCHED = "{{ property.class_info.name }}.from_value({{ source }})"
-FROM_VALUE_METHOD = """
-    @classmethod
-    def from_value(cls, value: str) -> {{ enum.class_info.name }}:
-        \"\"\"The member for a wire value: ``cls(value)`` at a third of its cost (a dict lookup).\"\"\"
-        try:
-            return cls._value2member_map_[value]  # type: ignore[return-value]
-        except (KeyError, TypeError):  # an unknown value (see _missing_) or junk such as a list
-            return cls(value)
-"""
 
 
 def patched_enum_property() -> str:
-    """enum_property.py.jinja parsing through ``from_value`` (see :data:`FROM_VALUE_METHOD`)."""
+    """enum_property.py.jinja parsing through ``OpenStrEnum.from_value`` (a dict lookup)."""
     from importlib.resources import files
 
     source = (files("openapi_python_client") / "templates" / "property_templates" / "enum_property.py.jinja").read_text()  # fmt: skip

@@ -74,6 +74,8 @@ def run_generator(output: Path) -> None:
     (output / "py.typed").write_text("# Marker file for PEP 561.\n")
     # The runtime the decimal template calls (format_decimal / parse_decimal).
     shutil.copyfile(TEMPLATES / "decimals.py", output / f"{codegen_patches.RUNTIME_MODULE}.py")
+    # The base class of every string enum (open enums).
+    shutil.copyfile(TEMPLATES / "open_enums.py", output / f"{codegen_patches.OPEN_ENUM_MODULE}.py")
 
 
 def render_resources(package: Path) -> str:

@@ -74,8 +74,8 @@ def test_the_enum_patch_fails_loudly_when_the_template_moves(monkeypatch: pytest
         patches = importlib.import_module("codegen_patches")
     finally:
         sys.path.remove(str(SCRIPTS))
-    assert "_missing_" in patches.patched_str_enum_template()
-    monkeypatch.setattr(patches, "STR_ENUM_ANCHOR", "    def __repr__(self) -> str:\n")
+    assert "(OpenStrEnum):" in patches.patched_str_enum_template()
+    monkeypatch.setattr(patches, "STR_ENUM_BASE", "class {{ enum.class_info.name }}(StrEnum):")
     with pytest.raises(patches.GeneratorInternalsChanged, match="str_enum"):
         patches.patched_str_enum_template()
 
