@@ -311,8 +311,14 @@ def _canonical(body: Any, name: str = "body") -> str:
 _CONTAINERS: Final = (dict, list, tuple)
 
 
+#: Exact types that _freeze never needs to copy (a subclass takes the general path).
+_SCALAR_TYPES: Final = frozenset({str, int, float, bool, type(None)})
+
+
 def _freeze(value: Any) -> Any:
     """A private copy of JSON-like data (compared with ``==`` for idempotency: key order does not matter)."""
+    if type(value) is dict and _SCALAR_TYPES.issuperset(map(type, value.values())):
+        return value.copy()  # the common ``info``: only scalars, checked in C
     if isinstance(value, dict):
         out = value.copy()  # then copy only the containers inside (an order's body has two or three)
         for k, v in value.items():
@@ -419,6 +425,15 @@ class Exchange:
             bids, asks = making.prices(instrument)
             self._grid.append((instrument, making.qty, BUY, SELL, bids))
             self._grid.append((instrument, making.qty, SELL, BUY, asks))
+        # The grid flattened, one slot per level in grid order, and where each level's key sits in it, so that
+        # a re-quote visits only the pending levels (in grid order) instead of scanning the grid.
+        self._grid_slots: list[tuple[tuple[str, str, Decimal], Instrument, Decimal, str, str, Decimal]] = []
+        self._grid_where: dict[tuple[str, str, Decimal], list[int]] = {}
+        for instrument, qty, side, opposite, prices in self._grid:
+            for price in prices:
+                key = (instrument.id, side, price)
+                self._grid_where.setdefault(key, []).append(len(self._grid_slots))
+                self._grid_slots.append((key, instrument, qty, side, opposite, price))
         # Grid levels the next re-quote must look at: those whose house order closed, and those it skipped
         # (would cross, or no balance). Every other level still has its house order, unless a house order
         # was modified away from its level: then the next re-quote scans the whole grid, as the first one.
@@ -564,24 +579,27 @@ class Exchange:
         skipped: set[tuple[str, str, Decimal]] = set()
         placed = False
         retry = False
-        for instrument, qty, side, opposite, prices in self._grid:
+        slots = self._grid_slots
+        if full:
+            todo: Iterable[int] = range(len(slots))
+        else:
+            where = self._grid_where
+            todo = sorted(i for key in pending for i in where.get(key, ()))
+        for i in todo:
+            key, instrument, qty, side, opposite, price = slots[i]
             book = self._books[instrument.id]
-            for price in prices:
-                key = (instrument.id, side, price)
-                if not full and key not in pending:
-                    continue
-                level = book.level_at(side, price)
-                if level is not None and any(o.client_id == house for o in level.orders()):
-                    continue
-                best = book.best_price(opposite)
-                if best is not None and (price >= best if side == BUY else price <= best):
-                    retry = True
-                    skipped.add(key)
-                    continue
-                if self._place_house(house, instrument, side, price, qty, now):
-                    placed = True
-                else:
-                    skipped.add(key)
+            level = book.level_at(side, price)
+            if level is not None and any(o.client_id == house for o in level.orders()):
+                continue
+            best = book.best_price(opposite)
+            if best is not None and (price >= best if side == BUY else price <= best):
+                retry = True
+                skipped.add(key)
+                continue
+            if self._place_house(house, instrument, side, price, qty, now):
+                placed = True
+            else:
+                skipped.add(key)
         self._house_pending = skipped
         self._house_dirty = retry and self._house_replenish
         return placed
@@ -847,7 +865,18 @@ class Exchange:
 
     def _work(self, order: Order, instrument: Instrument, now: int) -> None:
         """Match a working order, then rest it (LIMIT GTC) or close it (filled / IOC / MARKET / STP)."""
-        stp_text = self._match(order, instrument, now)
+        book = self._books[instrument.id]
+        if order.side == BUY:
+            level = book.best(SELL)
+            crosses = level is not None and level.price <= order.price
+        else:
+            level = book.best(BUY)
+            crosses = level is not None and level.price >= order.price
+        if not crosses and order.leaves > 0 and order.type != MARKET and order.tif != IOC:
+            book.add(order, now)  # rests at once: _match would find nothing to trade with
+            self._open[order.client_id][order.id] = order
+            return
+        stp_text = self._match(order, instrument, now) if crosses else None
         if order.leaves <= 0:
             self._close(order, FILLED, now)
         elif stp_text is not None:
@@ -1617,21 +1646,39 @@ class Exchange:
             self._set_hold(order)
         return order
 
-    @_locked
     def cancel_order(
         self, caller: AbstractSet[str], ref_id: str, id_type: str = "exchange"
     ) -> dict[str, Any]:
         """DELETE /orders/{ref_id}: answers ``CANCEL_PENDING``; the order is ``CANCELED`` (holds released) at once."""
-        now = self._tick()
-        caller = _caller(caller)
-        args = self._journal_args({"caller": sorted(caller), "ref_id": ref_id, "id_type": id_type})
-        view = self._cancel_order(caller, ref_id, id_type, now)
-        self._journal(now, "cancel_order", args)
-        return view
+        # What ``_locked`` does, by hand (a hot call, as create_order).
+        lock = self._lock
+        lock.acquire()
+        outer = getcontext()
+        setcontext(self._ctx)
+        try:
+            now = self._tick()
+            if isinstance(caller, str):
+                _caller(caller)
+            args = (
+                _canonical({"caller": sorted(caller), "ref_id": ref_id, "id_type": id_type})
+                if self._journaling
+                else None
+            )
+            view = self._cancel_order(caller, ref_id, id_type, now)
+            if args is not None:
+                self._store.append(now, "cancel_order", args)
+            return view
+        finally:
+            setcontext(outer)
+            lock.release()
 
     def _cancel_order(self, caller: AbstractSet[str], ref_id: Any, id_type: Any, now: int) -> dict[str, Any]:
-        kind = _enum(id_type if id_type is not None else "exchange", "id_type", ("exchange", "client"))
-        if kind == "exchange":
+        if id_type is None or (type(id_type) is str and id_type == "exchange"):
+            # An exchange id of a visible order of the caller: what _order_by_id(_id(...)) would find.
+            order = self._orders.get(ref_id) if type(ref_id) is str else None
+            if order is None or not self._visible(order, now) or order.client_id not in caller:
+                order = self._order_by_id(caller, _id(ref_id, "ref_id"), "ref_id", now)
+        elif _enum(id_type, "id_type", ("exchange", "client")) == "exchange":
             order = self._order_by_id(caller, _id(ref_id, "ref_id"), "ref_id", now)
         else:
             order = self._order_by_ext(self._caller_clients(caller), _str(ref_id, "ref_id"), "ref_id", now)
