@@ -31,6 +31,7 @@ class BookOrder(Protocol):
 
 
 O = TypeVar("O", bound=BookOrder)  # noqa: E741
+_ZERO = Decimal(0)
 
 
 class Level(Generic[O]):
@@ -39,7 +40,7 @@ class Level(Generic[O]):
     def __init__(self, price: Decimal) -> None:
         self.price = price
         self.queue: deque[tuple[int, O]] = deque()
-        self.qty = Decimal(0)
+        self.qty = _ZERO
         self.count = 0
         self.last_update = 0
 

@@ -189,7 +189,10 @@ def _all_of(checks: list[Check]) -> Check:
     checks_t = tuple(checks)
 
     def check_all(x: Any) -> bool:
-        return all(check(x) for check in checks_t)
+        for check in checks_t:  # noqa: SIM110 - a loop, not all(<generator>): no generator per call
+            if not check(x):
+                return False
+        return True
 
     return check_all
 
@@ -216,16 +219,20 @@ def _compile_keyword(schema: dict[str, Any], keyword: str) -> Check | None:
 
         return check_properties
     if keyword == "required":
-        names = tuple(value)
-        if not names:
+        required = frozenset(value)
+        if not required:
             return None
-        return lambda x: type(x) is not dict or all(n in x for n in names)
+        return lambda x: type(x) is not dict or required.issubset(x)  # every name a key of x, checked in C
     if keyword == "additionalProperties":
         if "patternProperties" in schema:  # pragma: no cover - routed to jsonschema by the caller
             raise ValueError("patternProperties is not compiled")
         known = frozenset(schema.get("properties", {}))
         extra = compile_schema(value)
-        return lambda x: type(x) is not dict or all(extra(v) for k, v in x.items() if k not in known)
+        return lambda x: (
+            type(x) is not dict
+            or known.issuperset(x)  # no additional property at all (the common case), checked in C
+            or all(extra(v) for k, v in x.items() if k not in known)
+        )
     if keyword == "items":
         if "prefixItems" in schema:  # pragma: no cover - routed to jsonschema by the caller
             raise ValueError("prefixItems is not compiled")

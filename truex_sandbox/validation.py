@@ -240,7 +240,12 @@ class OperationValidator:
                 raise ApiError(400, "body: is required (a JSON document)")
             return None
         try:
-            document = json.loads(raw)
+            if raw[:1] == b"{" and len(raw) >= 4 and raw[1]:
+                # What json.loads(bytes) does for a body that starts with "{" (its encoding detection says
+                # UTF-8 then), without the detection.
+                document = json.loads(raw.decode("utf-8", "surrogatepass"))
+            else:
+                document = json.loads(raw)
         except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             where = (
                 f" ({exc.msg} at line {exc.lineno} column {exc.colno})"
