@@ -339,9 +339,31 @@ _OrderRequest = tuple[
 
 @dataclass(slots=True)
 class _Idem:
-    body: dict[str, Any] | None  # None: the external id was set by a modify
+    """The idempotency record of an external id set by a modify (no request body to compare)."""
+
+    key: tuple[str, str]
     ts: int
     order: Order
+
+
+#: An idempotency record: the created :class:`Order` itself (its ``idem_body``, ``timestamp`` and original external
+#: id are the record: no extra object per order), or an :class:`_Idem` for an external id set by a modify.
+_IdemRecord = Order | _Idem
+
+
+def _idem_parts(record: _IdemRecord) -> tuple[dict[str, Any] | None, int, Order]:
+    """(request body or None, timestamp, order) of an idempotency record."""
+    if type(record) is _Idem:
+        return None, record.ts, record.order
+    assert isinstance(record, Order)
+    return record.idem_body, record.timestamp, record
+
+
+def _idem_key(record: _IdemRecord) -> tuple[str, str]:
+    if type(record) is _Idem:
+        return record.key
+    assert isinstance(record, Order)
+    return (record.client_id, record.ref_external_id)
 
 
 # ------------------------------------------------------------------------------------------- exchange
@@ -452,10 +474,12 @@ class Exchange:
         self._orders: dict[str, Order] = {}
         self._open: dict[str, dict[str, Order]] = {c: {} for c in self._clients}
         self._client_orders: dict[str, list[Order]] = {c: [] for c in self._clients}
-        self._closed: deque[tuple[int, Order]] = deque()
+        #: Closed orders in closing order (an order's ``update_timestamp`` is its closing time once closed).
+        self._closed: deque[Order] = deque()
         self._ext_index: dict[tuple[str, str], Order] = {}
-        self._idem: dict[tuple[str, str], _Idem] = {}
-        self._idem_q: deque[tuple[int, tuple[str, str]]] = deque()
+        self._idem: dict[tuple[str, str], _IdemRecord] = {}
+        #: Idempotency records in creation order, for pruning.
+        self._idem_q: deque[_IdemRecord] = deque()
         self._fills: dict[str, list[Fill]] = {c: [] for c in self._clients}
         self._trades: dict[str, list[Trade]] = {i: [] for i in self._instruments}
         self._last_trade: dict[str, Trade] = {}
@@ -643,7 +667,6 @@ class Exchange:
             alo=True,
             hold_rate=hold_rate,
             hold_asset_id=hold_asset_id,
-            ext_ids=[oid],
         )
         self._register(order)
         self._set_hold(order)
@@ -657,18 +680,18 @@ class Exchange:
         keep_after = now - RETENTION_NS
         day_ago = now - DAY_NS
         closed = self._closed
-        while closed and closed[0][0] < keep_after:
-            _, order = closed.popleft()
+        while closed and closed[0].update_timestamp < keep_after:
+            order = closed.popleft()
             self._orders.pop(order.id, None)
-            for ext in order.ext_ids:
+            for ext in (order.ref_external_id, *(order.renamed or ())):
                 key = (order.client_id, ext)
                 if self._ext_index.get(key) is order:
                     del self._ext_index[key]
         idem_q = self._idem_q
-        while idem_q and idem_q[0][0] < day_ago:
-            _, key = idem_q.popleft()
+        while idem_q and _idem_parts(idem_q[0])[1] < day_ago:
+            key = _idem_key(idem_q.popleft())
             record = self._idem.get(key)
-            if record is not None and record.ts < day_ago:
+            if record is not None and _idem_parts(record)[1] < day_ago:
                 del self._idem[key]
         for orders in self._client_orders.values():
             cut = bisect_left(orders, day_ago, key=lambda o: o.timestamp)
@@ -717,14 +740,11 @@ class Exchange:
             self._balances[order.client_id][order.hold_asset_id].order_hold += delta
             order.hold = required
 
-    def _register(self, order: Order, body: dict[str, Any] | None = None, idempotent: bool = False) -> None:
+    def _register(self, order: Order) -> None:
+        """Index a new order without an idempotency record (house orders)."""
         self._orders[order.id] = order
         self._client_orders[order.client_id].append(order)
-        key = (order.client_id, order.external_id)
-        self._ext_index[key] = order
-        if idempotent:
-            self._idem[key] = _Idem(body, order.timestamp, order)
-            self._idem_q.append((order.timestamp, key))
+        self._ext_index[(order.client_id, order.external_id)] = order
 
     def _close(self, order: Order, status: str, now: int, text: str | None = None) -> None:
         if order.book_seq:
@@ -739,7 +759,7 @@ class Exchange:
             self._balances[order.client_id][order.hold_asset_id].order_hold -= hold
             order.hold = ZERO
         self._open[order.client_id].pop(order.id, None)
-        self._closed.append((now, order))
+        self._closed.append(order)
         if order.client_id == self._mm_client:
             self._house_pending.add((order.instrument_id, order.side, order.price))
             if self._house_replenish:
@@ -1368,14 +1388,16 @@ class Exchange:
         client, instrument, external_id, info, side, otype, tif, qty, price, alo, stp_in = request
         client_id = client.id
         key = (client_id, external_id)
-        previous = self._idem.get(key)
-        if previous is not None and previous.ts >= now - DAY_NS:
-            if previous.body is not None and previous.body == body:
-                return previous.order, False
-            raise Conflict(
-                f"external_id: {external_id!r} was already used by client {client_id} in the last 24 h "
-                f"(order {previous.order.id}) with a different request body"
-            )
+        record = self._idem.get(key)
+        if record is not None:
+            previous_body, previous_ts, previous = _idem_parts(record)
+            if previous_ts >= now - DAY_NS:
+                if previous_body is not None and previous_body == body:
+                    return previous, False
+                raise Conflict(
+                    f"external_id: {external_id!r} was already used by client {client_id} in the last 24 h "
+                    f"(order {previous.id}) with a different request body"
+                )
 
         number = self._next_id
         self._next_id = number + 1
@@ -1415,7 +1437,7 @@ class Exchange:
         hold_rate = self._hold_rate(client) if buying else ZERO
         hold_asset_id = instrument.quote_asset_id if buying else instrument.base_asset_id
         # Positional, in field order (see models.Order): id ... stp, status, executed, executed_notional,
-        # text, modify_info, hold_rate, hold_asset_id, hold, ext_ids.
+        # text, modify_info, hold_rate, hold_asset_id, hold, renamed, idem_body.
         order = Order(
             oid,
             client_id,
@@ -1441,14 +1463,15 @@ class Exchange:
             hold_rate,
             hold_asset_id,
             ZERO,
-            [external_id],
+            None,
+            _freeze(body),
         )
-        # _register, idempotent, inlined.
+        # _register inlined, and the order is its own idempotency record.
         self._orders[oid] = order
         self._client_orders[client_id].append(order)
         self._ext_index[key] = order
-        self._idem[key] = _Idem(_freeze(body), now, order)
-        self._idem_q.append((now, key))
+        self._idem[key] = order
+        self._idem_q.append(order)
 
         # The common case of _reject_reason (every rule met) checked inline; any doubt asks it for the reason.
         row = self._balances[client_id][hold_asset_id]
@@ -1474,7 +1497,7 @@ class Exchange:
                 order.status = REJECTED
                 order.leaves = ZERO
                 order.text = reason
-                self._closed.append((now, order))
+                self._closed.append(order)
                 return order, True
             self._set_hold(order)
         else:
@@ -1596,8 +1619,10 @@ class Exchange:
                     )
         if new_ext is not None and new_ext != order.external_id:
             taken = self._idem.get((client.id, new_ext))
-            if taken is not None and taken.ts >= now - DAY_NS and taken.order is not order:
-                raise Conflict(f"external_id: {new_ext!r} is already used by order {taken.order.id}")
+            if taken is not None:
+                _, taken_ts, taken_order = _idem_parts(taken)
+                if taken_ts >= now - DAY_NS and taken_order is not order:
+                    raise Conflict(f"external_id: {new_ext!r} is already used by order {taken_order.id}")
         new_hold = new_leaves * new_price * (ONE + order.hold_rate) if order.side == BUY else new_leaves
         row = self._balances[client.id][order.hold_asset_id]
         if new_hold - order.hold > row.available:
@@ -1621,13 +1646,17 @@ class Exchange:
         modify_info["parent_id"] = "0"
         order.modify_info = modify_info
         if new_ext is not None and new_ext != order.external_id:
-            order.ref_external_id = order.ext_ids[0]
+            # ref_external_id already is the original external id (set at creation, never changed).
             order.external_id = new_ext
-            order.ext_ids.append(new_ext)
+            if order.renamed is None:
+                order.renamed = [new_ext]
+            else:
+                order.renamed.append(new_ext)
             key = (client.id, new_ext)
             self._ext_index[key] = order
-            self._idem[key] = _Idem(None, now, order)
-            self._idem_q.append((now, key))
+            idem = _Idem(key, now, order)
+            self._idem[key] = idem
+            self._idem_q.append(idem)
         order.update_timestamp = now
         order.text = None
         book = self._books[instrument.id]
@@ -2024,9 +2053,9 @@ class Exchange:
                 self._transfer_view(t) for t in self._transfers.values() if self._transfer_visible(t, now)
             ],
             "idempotency": sorted(
-                [k[0], k[1], r.order.id, "" if r.body is None else _canonical(r.body), str(r.ts)]
-                for k, r in self._idem.items()
-                if r.ts >= day_ago
+                [k[0], k[1], order.id, "" if body is None else _canonical(body), str(ts)]
+                for k, (body, ts, order) in ((k, _idem_parts(r)) for k, r in self._idem.items())
+                if ts >= day_ago
             ),
         }
 

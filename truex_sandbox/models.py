@@ -196,8 +196,11 @@ class Order:
     #: Asset held and amount currently held in ``order_hold`` for this order.
     hold_asset_id: str = ""
     hold: Decimal = ZERO
-    #: External ids that point at this order (original + ones set by modifies).
-    ext_ids: list[str] = field(default_factory=list)
+    #: External ids set by modifies, oldest first (None: none). With ``ref_external_id`` (the original one), the
+    #: external ids that point at this order. None rather than an empty list: one object less per order.
+    renamed: list[str] | None = None
+    #: The create's request body (a private copy) for idempotency: None for house orders.
+    idem_body: dict[str, Any] | None = None
     #: Book bookkeeping: sequence of the live queue entry, 0 when not resting.
     book_seq: int = 0
 
