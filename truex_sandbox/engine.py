@@ -499,11 +499,16 @@ class Exchange:
         if now < self._now:
             now = self._now
         self._now = now
+        if self._active_transfers or self._house_dirty or now >= self._next_prune:
+            self._lifecycle(now)
+        return now
+
+    def _lifecycle(self, now: int) -> None:
+        """The part of :meth:`_tick` after the clock read, when there is something to do."""
         if (self._active_transfers or self._house_dirty) and self._advance(now) and self._journaling:
             self._store.append(now, "advance", "{}")
         if now >= self._next_prune:
             self._prune(now)
-        return now
 
     def _journal_args(self, args: dict[str, Any]) -> str | None:
         if not self._journaling:
@@ -1281,7 +1286,15 @@ class Exchange:
         outer = getcontext()
         setcontext(self._ctx)
         try:
-            now = self._tick()
+            # _tick, inlined.
+            now = self._clock()
+            if type(now) is not int:
+                now = int(now)
+            if now < self._now:
+                now = self._now
+            self._now = now
+            if self._active_transfers or self._house_dirty or now >= self._next_prune:
+                self._lifecycle(now)
             if isinstance(caller, str):
                 _caller(caller)
             args = _canonical({"caller": sorted(caller), "body": body}) if self._journaling else None
@@ -1434,8 +1447,13 @@ class Exchange:
         buying = side == BUY
         if price is None:
             price = instrument.band_high if buying else instrument.band_low
-        hold_rate = self._hold_rate(client) if buying else ZERO
-        hold_asset_id = instrument.quote_asset_id if buying else instrument.base_asset_id
+        if buying:  # _hold_rate, inlined
+            tiers = self._tiers
+            hold_rate = max(tiers[client.maker_fee_tier].maker, tiers[client.taker_fee_tier].taker)
+            hold_asset_id = instrument.quote_asset_id
+        else:
+            hold_rate = ZERO
+            hold_asset_id = instrument.base_asset_id
         # Positional, in field order (see models.Order): id ... stp, status, executed, executed_notional,
         # text, modify_info, hold_rate, hold_asset_id, hold, renamed, idem_body.
         order = Order(
@@ -1464,7 +1482,10 @@ class Exchange:
             hold_asset_id,
             ZERO,
             None,
-            _freeze(body),
+            # The common body {"external_id", "info"} copied without the general walk (_freeze of the info).
+            {"external_id": external_id, "info": _freeze(info)}
+            if len(body) == 2 and body.get("info") is info and body.get("external_id") is external_id
+            else _freeze(body),
         )
         # _register inlined, and the order is its own idempotency record.
         self._orders[oid] = order
@@ -1504,6 +1525,14 @@ class Exchange:
             # _set_hold of a new order: its hold was ZERO, the required hold is > 0.
             row.order_hold += required
             order.hold = required
+        if otype == LIMIT and tif == GTC:
+            # _work's first step, inlined: a LIMIT GTC order (leaves > 0) that does not cross rests at once.
+            book = self._books[instrument_id]
+            level = book.best(SELL if buying else BUY)
+            if level is None or (level.price > price if buying else level.price < price):
+                book.add(order, now)
+                self._open[client_id][oid] = order
+                return order, True
         self._work(order, instrument, now)
         return order, True
 
@@ -1685,7 +1714,15 @@ class Exchange:
         outer = getcontext()
         setcontext(self._ctx)
         try:
-            now = self._tick()
+            # _tick, inlined.
+            now = self._clock()
+            if type(now) is not int:
+                now = int(now)
+            if now < self._now:
+                now = self._now
+            self._now = now
+            if self._active_transfers or self._house_dirty or now >= self._next_prune:
+                self._lifecycle(now)
             if isinstance(caller, str):
                 _caller(caller)
             args = (
