@@ -201,6 +201,9 @@ class Order:
     renamed: list[str] | None = None
     #: The create's request body (a private copy) for idempotency: None for house orders.
     idem_body: dict[str, Any] | None = None
+    #: The price of every fill so far when they all had the same one (the VWAP then is that price, no division);
+    #: None before the first fill and after fills at different prices.
+    fill_price: Decimal | None = None
     #: Book bookkeeping: sequence of the live queue entry, 0 when not resting.
     book_seq: int = 0
 
