@@ -1773,7 +1773,11 @@ class Exchange:
         if id_type is None or (type(id_type) is str and id_type == "exchange"):
             # An exchange id of a visible order of the caller: what _order_by_id(_id(...)) would find.
             order = self._orders.get(ref_id) if type(ref_id) is str else None
-            if order is None or not self._visible(order, now) or order.client_id not in caller:
+            if (
+                order is None
+                or order.client_id not in caller
+                or (order.status != ACTIVE and order.update_timestamp < now - RETENTION_NS)  # _visible
+            ):
                 order = self._order_by_id(caller, _id(ref_id, "ref_id"), "ref_id", now)
         elif _enum(id_type, "id_type", ("exchange", "client")) == "exchange":
             order = self._order_by_id(caller, _id(ref_id, "ref_id"), "ref_id", now)
