@@ -302,6 +302,26 @@ def test_house_market_maker_keeps_levels(clock: Clock) -> None:
     ok(ex)
 
 
+def test_house_level_skipped_while_it_would_cross_comes_back_when_the_book_moves(clock: Clock) -> None:
+    ex = Exchange(default_seed(), clock=clock)
+    # the sweep's remainder rests as the best bid at 75004.5: the house asks at 75002.5 and 75004.5 would cross
+    rest = place(ex, ALICE, "BUY", "1.2", "75004.5")
+    assert rest["status"] == "ACTIVE" and rest["leaves_qty"] == "0.2"
+    for _ in range(3):  # calls that change nothing the house looks at: still skipped
+        assert ex.market_quotes(BTC_PYUSD)[0]["info"]["best_ask"]["price"] == "75006.5"
+    assert len(ex.active_orders(H)) == 18
+    lower = place(ex, BOB, "BUY", "0.1", "75003")
+    assert ex.market_quotes(BTC_PYUSD)[0]["info"]["best_ask"]["price"] == "75006.5"
+    ex.cancel_order(A, rest["id"])  # best bid 75003: the 75004.5 ask is placed, 75002.5 would still cross
+    info = ex.market_quotes(BTC_PYUSD)[0]["info"]
+    assert info["best_bid"]["price"] == "75003" and info["best_ask"]["price"] == "75004.5"
+    assert len(ex.active_orders(H)) == 19
+    ex.cancel_order(B, lower["id"])
+    assert ex.market_quotes(BTC_PYUSD)[0]["info"]["best_ask"]["price"] == "75002.5"
+    assert len(ex.active_orders(H)) == 20
+    ok(ex)
+
+
 def test_house_without_replenish_places_once(clock: Clock) -> None:
     ex = Exchange(default_seed(), clock=clock, house_replenish=False)
     place(ex, ALICE, "BUY", "0.5", "75002.5")

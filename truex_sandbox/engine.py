@@ -478,6 +478,13 @@ class Exchange:
         # was modified away from its level: then the next re-quote scans the whole grid, as the first one.
         self._house_pending: set[tuple[str, str, Decimal]] = set()
         self._house_full_scan = True
+        # When a re-quote placed nothing, what its outcome depended on besides the pending set: the books and
+        # house balance rows of the pending levels' instruments, and the state read from them (best prices,
+        # available balances, hold rate). The next re-quote is skipped while that state is unchanged; any
+        # change to the pending set or the grid's house orders drops it (``_house_sig = None``).
+        self._house_watch: list[tuple[OrderBook[Order], Balance, Balance]] = []
+        self._house_watch_ids: set[str] = set()
+        self._house_sig: tuple[object, ...] | None = None
         self._balances: dict[str, dict[str, Balance]] = {
             c: {a: Balance() for a in self._assets} for c in self._clients
         }
@@ -621,6 +628,12 @@ class Exchange:
         pending = self._house_pending
         if not full and not pending:
             return False
+        sig: tuple[object, ...] | None = None
+        if not full:
+            sig = self._house_state(house)
+            if sig == self._house_sig:  # same inputs as the last re-quote, which placed nothing
+                self._house_dirty = self._house_replenish
+                return False
         self._house_full_scan = False
         skipped: set[tuple[str, str, Decimal]] = set()
         placed = False
@@ -648,7 +661,39 @@ class Exchange:
                 skipped.add(key)
         self._house_pending = skipped
         self._house_dirty = retry and self._house_replenish
+        if placed or not retry:
+            self._house_sig = None
+        else:  # nothing changed during this re-quote: the state it read is the state now
+            ids = {key[0] for key in skipped}
+            if ids != self._house_watch_ids:
+                self._watch_house(house, ids)
+                sig = None
+            self._house_sig = self._house_state(house) if sig is None else sig
         return placed
+
+    def _watch_house(self, house: str, ids: set[str]) -> None:
+        """Set the books and house balance rows :meth:`_house_state` reads for instruments ``ids``."""
+        self._house_watch_ids = ids
+        rows = self._balances[house]
+        watch = []
+        for instrument_id in sorted(ids):
+            instrument = self._instruments[instrument_id]
+            watch.append(
+                (self._books[instrument_id], rows[instrument.base_asset_id], rows[instrument.quote_asset_id])
+            )
+        self._house_watch = watch
+
+    def _house_state(self, house: str) -> tuple[object, ...]:
+        """What a re-quote of the pending levels reads: best prices, available balances, the hold rate."""
+        state: list[object] = [self._hold_rate(self._clients[house])]
+        for book, base, quote in self._house_watch:
+            state += (
+                book.best_price(BUY),
+                book.best_price(SELL),
+                base.balance - base.order_hold - base.transfer_hold,
+                quote.balance - quote.order_hold - quote.transfer_hold,
+            )
+        return tuple(state)
 
     def _place_house(
         self, house: str, instrument: Instrument, side: str, price: Decimal, qty: Decimal, now: int
@@ -784,6 +829,7 @@ class Exchange:
         self._closed.append(order)
         if order.client_id == self._mm_client:
             self._house_pending.add((order.instrument_id, order.side, order.price))
+            self._house_sig = None
             if self._house_replenish:
                 self._house_dirty = True
 
@@ -1695,6 +1741,7 @@ class Exchange:
         # ---- validated: mutate
         if order.client_id == self._mm_client:
             self._house_full_scan = True  # a house order may leave its grid level: look at every level
+            self._house_sig = None
         msg_id = self._new_id()
         modify_info: dict[str, Any] = {"client_id": client.id, "new_qty": info["new_qty"]}
         if info.get("new_price") is not None:
