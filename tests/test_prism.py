@@ -3,7 +3,7 @@
 ``make contract-prism`` (``scripts/prism.sh``) starts ``prism mock openapi/truex.yaml`` twice - static
 (the spec's examples, or values Prism builds from the schemas) and dynamic (``-d --seed``: json-schema-faker
 values, the same on every run) - and runs this file with ``TRUEX_PRISM_URL`` and
-``TRUEX_PRISM_DYNAMIC_URL`` set. Without them the Prism tests are skipped, so ``make test`` needs no Node.
+``TRUEX_PRISM_DYNAMIC_URL`` set; ``make test`` runs it that way. Without them the Prism tests are skipped.
 
 Prism checks what the sandbox cannot check independently: that every request the client sends is valid
 for the spec (parameters, bodies, the ``X-Truex-Version`` header; an invalid one is answered 4xx) and
