@@ -373,7 +373,28 @@ def _idem_parts(record: _IdemRecord) -> tuple[dict[str, Any] | None, int, Order]
     if type(record) is _Idem:
         return None, record.ts, record.order
     assert isinstance(record, Order)
-    return record.idem_body, record.timestamp, record
+    body = record.idem_body
+    if type(body) is bool:
+        return _common_body(record, body), record.timestamp, record
+    assert body is None or type(body) is dict
+    return body, record.timestamp, record
+
+
+#: The ``info`` keys of a common create body, ``tif`` aside (see :func:`_common_body`).
+_COMMON_INFO_KEYS: Final = ("client_id", "instrument_id", "qty", "price", "side", "type")
+
+
+def _common_body(order: Order, tif_sent: bool) -> dict[str, Any]:
+    """The request body of an order created from a common body, rebuilt from its ``order_info``.
+
+    A common body is ``{"external_id", "info"}`` with a LIMIT ``info`` holding exactly the required keys (and
+    ``tif`` when ``tif_sent``): ``order_info`` holds each of those values as sent.
+    """
+    order_info = order.order_info
+    info = {key: order_info[key] for key in _COMMON_INFO_KEYS}
+    if tif_sent:
+        info["tif"] = order_info["tif"]
+    return {"external_id": order.ref_external_id, "info": info}
 
 
 def _idem_key(record: _IdemRecord) -> tuple[str, str]:
@@ -1514,7 +1535,8 @@ class Exchange:
                 "type": otype,
                 "tif": tif,
             }
-        if not info.keys() <= _PLAIN_INFO_KEYS:
+        plain = info.keys() <= _PLAIN_INFO_KEYS
+        if not plain:
             for name in _OPTIONAL_INFO:
                 value = info.get(name)
                 if value is not None:
@@ -1559,9 +1581,14 @@ class Exchange:
             hold_asset_id,
             ZERO,
             None,
-            # The common body {"external_id", "info"} copied without the general walk (_freeze of the info).
-            {"external_id": external_id, "info": _freeze(info)}
-            if len(body) == 2 and body.get("info") is info and body.get("external_id") is external_id
+            # A common body (see _common_body) is not kept: order_info holds it; the flag says whether tif was sent.
+            len(info) == 7
+            if plain
+            and otype == LIMIT
+            and 6 <= len(info) <= 7
+            and len(body) == 2
+            and body.get("info") is info
+            and body.get("external_id") is external_id
             else _freeze(body),
         )
         # _register inlined, and the order is its own idempotency record.

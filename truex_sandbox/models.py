@@ -199,8 +199,9 @@ class Order:
     #: External ids set by modifies, oldest first (None: none). With ``ref_external_id`` (the original one), the
     #: external ids that point at this order. None rather than an empty list: one object less per order.
     renamed: list[str] | None = None
-    #: The create's request body (a private copy) for idempotency: None for house orders.
-    idem_body: dict[str, Any] | None = None
+    #: The create's request body (a private copy) for idempotency: None for house orders; a bool for a common
+    #: body, which ``order_info`` holds (True: ``tif`` was sent). See ``engine._common_body``.
+    idem_body: dict[str, Any] | bool | None = None
     #: The price of every fill so far when they all had the same one (the VWAP then is that price, no division);
     #: None before the first fill and after fills at different prices.
     fill_price: Decimal | None = None
