@@ -101,7 +101,6 @@ from .models import (
     Fill,
     Instrument,
     Order,
-    Trade,
     Transfer,
     fmt,
     parse_decimal,
@@ -327,6 +326,8 @@ def _canonical(body: Any, name: str = "body") -> str:
 
 _CONTAINERS: Final = (dict, list, tuple)
 
+_new_fill: Final = tuple.__new__
+
 
 #: Exact types that _freeze never needs to copy (a subclass takes the general path).
 _SCALAR_TYPES: Final = frozenset({str, int, float, bool, type(None)})
@@ -526,8 +527,8 @@ class Exchange:
         #: Idempotency records in creation order, for pruning.
         self._idem_q: deque[_IdemRecord] = deque()
         self._fills: dict[str, list[Fill]] = {c: [] for c in self._clients}
-        self._trades: dict[str, list[Trade]] = {i: [] for i in self._instruments}
-        self._last_trade: dict[str, Trade] = {}
+        self._trades: dict[str, list[Fill]] = {i: [] for i in self._instruments}
+        self._last_trade: dict[str, Fill] = {}
         self._transfers: dict[str, Transfer] = {}
         self._client_transfers: dict[str, list[Transfer]] = {c: [] for c in self._clients}
         self._active_transfers: list[Transfer] = []
@@ -944,35 +945,43 @@ class Exchange:
         else:
             self._set_hold(maker)
         match_id = self._new_id()
-        maker_fill = Fill(
-            maker.client_id,
-            instrument.id,
-            maker.id,
-            price,
-            qty,
-            maker_rate,
-            maker_fee,
-            "MAKER",
-            match_id,
-            now,
+        instrument_id = instrument.id
+        # tuple.__new__ rather than Fill(...): the NamedTuple's own __new__ is a Python-level wrapper of it.
+        maker_fill = _new_fill(
+            Fill,
+            (
+                maker.client_id,
+                instrument_id,
+                maker.id,
+                price,
+                qty,
+                maker_rate,
+                maker_fee,
+                "MAKER",
+                match_id,
+                now,
+            ),
         )
-        taker_fill = Fill(
-            taker.client_id,
-            instrument.id,
-            taker.id,
-            price,
-            qty,
-            taker_rate,
-            taker_fee,
-            "TAKER",
-            match_id,
-            now,
+        taker_fill = _new_fill(
+            Fill,
+            (
+                taker.client_id,
+                instrument_id,
+                taker.id,
+                price,
+                qty,
+                taker_rate,
+                taker_fee,
+                "TAKER",
+                match_id,
+                now,
+            ),
         )
-        trade = Trade(match_id, instrument.id, price, qty, now, maker_fill, taker_fill)
         self._fills[maker.client_id].append(maker_fill)
         self._fills[taker.client_id].append(taker_fill)
-        self._trades[instrument.id].append(trade)
-        self._last_trade[instrument.id] = trade
+        # The trade is recorded as its taker fill (same match id, instrument, price, qty and timestamp).
+        self._trades[instrument_id].append(taker_fill)
+        self._last_trade[instrument_id] = taker_fill
 
     def _work(self, order: Order, instrument: Instrument, now: int) -> None:
         """Match a working order, then rest it (LIMIT GTC) or close it (filled / IOC / MARKET / STP)."""
@@ -1142,7 +1151,7 @@ class Exchange:
             },
         }
 
-    def _recent_trades(self, instrument_id: str, now: int) -> list[Trade]:
+    def _recent_trades(self, instrument_id: str, now: int) -> list[Fill]:
         trades = self._trades[instrument_id]
         return trades[bisect_left(trades, now - DAY_NS, key=lambda t: t.timestamp) :]
 
@@ -1247,7 +1256,7 @@ class Exchange:
         """Public trades of the last 24 h, newest first, of every instrument or of one."""
         now = self._tick()
         wanted = _opt_id(instrument_id, "instrument_id")
-        trades: list[Trade] = []
+        trades: list[Fill] = []
         for x in self._instruments:
             if wanted is None or x == wanted:
                 trades.extend(self._recent_trades(x, now))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Context, Decimal, localcontext
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 ZERO: Final = Decimal(0)
 #: Context wide enough that normalising/deriving never rounds.
@@ -213,11 +213,13 @@ class Order:
         return self.status == ACTIVE
 
 
-# Fill and Trade are never mutated after creation; not ``frozen`` because a frozen dataclass's __init__ sets
-# each field through object.__setattr__ (several times slower, and the engine makes three per trade).
-@dataclass(slots=True)
-class Fill:
-    """One side of a trade, as the order-trades list shows it."""
+class Fill(NamedTuple):
+    """One side of a trade, as the order-trades list shows it. A trade's public fields (match id, instrument,
+    price, qty, timestamp) are those of its fills: the engine records a trade as its taker fill.
+
+    A tuple of immutable scalars: the garbage collector stops tracking it after its first collection (a slotted
+    class would be traversed by every full collection for as long as the fill is kept, 24 h).
+    """
 
     client_id: str
     instrument_id: str
@@ -229,17 +231,6 @@ class Fill:
     liq_flag: str
     match_id: str
     timestamp: int
-
-
-@dataclass(slots=True)
-class Trade:
-    match_id: str
-    instrument_id: str
-    price: Decimal
-    qty: Decimal
-    timestamp: int
-    maker: Fill
-    taker: Fill
 
 
 @dataclass(slots=True)
