@@ -1407,61 +1407,6 @@ class Exchange:
             setcontext(outer)
             lock.release()
 
-    def _fast_order_request(self, caller: AbstractSet[str], body: Any) -> _OrderRequest | None:
-        """The common create (no flags, stp or hold_fee_rate; known client and instrument), checked cheaply.
-
-        None sends the body through :meth:`_order_request`, which checks everything and raises the precise
-        error. Accepts nothing that :meth:`_order_request` refuses, and returns what it would return.
-        """
-        if type(body) is not dict:
-            return None
-        info = body.get("info")
-        external_id = body.get("external_id")
-        if type(info) is not dict or type(external_id) is not str:
-            return None
-        if (
-            not (len(external_id) <= 18 and external_id.isalnum() and external_id.isascii())
-            and _EXT_RE.match(external_id) is None
-            and _UUID4_RE.match(external_id) is None
-        ):
-            return None
-        client_id = info.get("client_id")
-        if type(client_id) is not str or client_id not in caller:
-            return None
-        client = self._plain_clients.get(client_id)
-        instrument_id = info.get("instrument_id")
-        instrument = self._plain_instruments.get(instrument_id) if type(instrument_id) is str else None
-        if client is None or instrument is None:
-            return None
-        side = info.get("side")
-        otype = info.get("type")
-        tif = info.get("tif", GTC)
-        if (
-            type(side) is not str
-            or side not in _SIDES
-            or type(otype) is not str
-            or otype not in _TYPES
-            or type(tif) is not str
-            or tif not in _TIFS
-        ):
-            return None
-        qty = _try_dec(info.get("qty"))
-        if qty is None:
-            return None
-        price_text = info.get("price")
-        price: Decimal | None = None
-        if otype == LIMIT:
-            price = _try_dec(price_text)
-            if price is None:
-                return None
-        elif price_text is not None and _try_dec(price_text) is None:
-            return None
-        if not info.keys() <= _PLAIN_INFO_KEYS:
-            for name in _OPTIONAL_INFO:
-                if info.get(name) is not None:
-                    return None
-        return client, instrument, external_id, info, side, otype, tif, qty, price, False, None
-
     def _order_request(self, caller: AbstractSet[str], body: Any) -> _OrderRequest:
         """Every check of a create's body, in order; raises the first problem found."""
         body = _obj(body, "body")
@@ -1501,10 +1446,48 @@ class Exchange:
         return client, instrument, external_id, info, side, otype, tif, qty, price, alo, stp_in
 
     def _create_order(self, caller: AbstractSet[str], body: Any, now: int) -> tuple[Order, bool]:
-        request = self._fast_order_request(caller, body)
-        if request is None:
+        # The common create (no flags, stp or hold_fee_rate; known client and instrument), checked cheaply in one
+        # condition. Any doubt sends the body through _order_request, which checks everything and raises the
+        # precise error: the condition accepts nothing that _order_request refuses, and finds what it would find.
+        if (
+            type(body) is dict
+            and type(info := body.get("info")) is dict
+            and type(external_id := body.get("external_id")) is str
+            and (
+                (len(external_id) <= 18 and external_id.isalnum() and external_id.isascii())
+                or _EXT_RE.match(external_id) is not None
+                or _UUID4_RE.match(external_id) is not None
+            )
+            and type(client_id := info.get("client_id")) is str
+            and client_id in caller
+            and (client := self._plain_clients.get(client_id)) is not None
+            and type(instrument_id := info.get("instrument_id")) is str
+            and (instrument := self._plain_instruments.get(instrument_id)) is not None
+            and type(side := info.get("side")) is str
+            and side in _SIDES
+            and type(otype := info.get("type")) is str
+            and otype in _TYPES
+            and type(tif := info.get("tif", GTC)) is str
+            and tif in _TIFS
+            and (qty := _try_dec(info.get("qty"))) is not None
+            and (
+                (price := _try_dec(price_text := info.get("price"))) is not None
+                or (otype != LIMIT and price_text is None)
+            )
+            and (
+                (plain := _PLAIN_INFO_KEYS.issuperset(info))
+                or all(info.get(name) is None for name in _OPTIONAL_INFO)
+            )
+        ):
+            alo = False
+            stp_in = None
+            if otype != LIMIT:
+                price = None
+        else:
             request = self._order_request(caller, body)
-        client, instrument, external_id, info, side, otype, tif, qty, price, alo, stp_in = request
+            client, instrument, external_id, info, side, otype, tif, qty, price, alo, stp_in = request
+            price_text = info.get("price")
+            plain = _PLAIN_INFO_KEYS.issuperset(info)
         client_id = client.id
         key = (client_id, external_id)
         record = self._idem.get(key)
@@ -1522,7 +1505,6 @@ class Exchange:
         self._next_id = number + 1
         oid = str(number)
         instrument_id = instrument.id
-        price_text = info.get("price")
         # Key order is the wire order of ``order_info``.
         order_info: dict[str, Any]
         if price_text is None:
@@ -1544,7 +1526,6 @@ class Exchange:
                 "type": otype,
                 "tif": tif,
             }
-        plain = info.keys() <= _PLAIN_INFO_KEYS
         if not plain:
             for name in _OPTIONAL_INFO:
                 value = info.get(name)
