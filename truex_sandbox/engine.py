@@ -860,8 +860,13 @@ class Exchange:
 
     # ----------------------------------------------------------------------------- matching
     def _match(self, order: Order, instrument: Instrument, now: int) -> str | None:
-        """Trade ``order`` (working, not resting) against the book. Returns an STP text when STP stopped it."""
+        """Trade ``order`` (working, not resting) against the book. Returns an STP text when STP stopped it.
+
+        The order's hold is left as it was before matching: the caller closes the order (which releases all of
+        it) or sets it once for the leaves that rest.
+        """
         book = self._books[instrument.id]
+        taker_rate = self._tiers[self._clients[order.client_id].taker_fee_tier].taker
         buying = order.side == BUY
         opposite = SELL if buying else BUY
         limit = order.price
@@ -891,7 +896,14 @@ class Exchange:
                     f"remaining quantity {fmt(order.leaves)} canceled"
                 )
             self._execute(
-                instrument, book, resting, order, min(order.leaves, resting.leaves), level.price, now
+                instrument,
+                book,
+                resting,
+                order,
+                min(order.leaves, resting.leaves),
+                level.price,
+                taker_rate,
+                now,
             )
         return None
 
@@ -903,12 +915,11 @@ class Exchange:
         taker: Order,
         qty: Decimal,
         price: Decimal,
+        taker_rate: Decimal,
         now: int,
     ) -> None:
-        maker_client = self._clients[maker.client_id]
-        taker_client = self._clients[taker.client_id]
-        maker_rate = self._tiers[maker_client.maker_fee_tier].maker
-        taker_rate = self._tiers[taker_client.taker_fee_tier].taker
+        """One fill of ``qty`` at ``price``: balances, fees, the maker's hold; not the taker's (see _match)."""
+        maker_rate = self._tiers[self._clients[maker.client_id].maker_fee_tier].maker
         notional = qty * price
         maker_fee = notional * maker_rate
         taker_fee = notional * taker_rate
@@ -938,7 +949,6 @@ class Exchange:
         taker.update_timestamp = now
         balances[self._fee_client][quote].balance += maker_fee + taker_fee
         taker.leaves -= qty
-        self._set_hold(taker)
         book.set_leaves(maker, maker.leaves - qty, now)
         if maker.leaves <= 0:
             self._close(maker, FILLED, now)
@@ -1011,6 +1021,7 @@ class Exchange:
         elif order.tif == IOC:
             self._close(order, CANCELED, now, f"IOC order: unfilled quantity {fmt(order.leaves)} canceled")
         else:
+            self._set_hold(order)  # for the leaves after matching
             self._books[instrument.id].add(order, now)
             self._open[order.client_id][order.id] = order
 
