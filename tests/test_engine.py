@@ -684,6 +684,26 @@ def test_idempotent_create(ex: Exchange, clock: Clock) -> None:
     assert ex.order_status(A, "retry-1")["id"] == newer["id"]
 
 
+def test_idempotent_create_compares_the_body_as_sent(ex: Exchange) -> None:
+    """A retry must repeat the body exactly: an explicit default tif, or a dropped one, is a different body."""
+    without_tif = body(ALICE, "BUY", "0.1", "74000", ext="tif-1")
+    first = ex.create_order(A, without_tif)
+    assert ex.create_order(A, json.loads(json.dumps(without_tif)))["id"] == first["id"]
+    with pytest.raises(Conflict, match=r"^external_id:"):
+        ex.create_order(A, body(ALICE, "BUY", "0.1", "74000", ext="tif-1", tif="GTC"))
+    with_tif = body(ALICE, "SELL", "0.010", "76000", ext="tif-2", tif="GTC")
+    second = ex.create_order(A, with_tif)
+    assert ex.create_order(A, json.loads(json.dumps(with_tif)))["id"] == second["id"]
+    for changed in (
+        body(ALICE, "SELL", "0.010", "76000", ext="tif-2"),
+        body(ALICE, "SELL", "0.01", "76000", ext="tif-2", tif="GTC"),
+        {**with_tif, "info": {**with_tif["info"], "stp": None}},
+    ):
+        with pytest.raises(Conflict, match=r"^external_id:"):
+            ex.create_order(A, changed)
+    assert len(ex.active_orders(A)) == 2
+
+
 # ===================================================================================== modify
 def _modify(ex: Exchange, order: dict[str, Any], qty: str, price: str | None, **extra: Any) -> dict[str, Any]:
     info: dict[str, Any] = {"client_id": order["order_info"]["client_id"], "new_qty": qty}

@@ -101,7 +101,6 @@ from .models import (
     Fill,
     Instrument,
     Order,
-    Trade,
     Transfer,
     fmt,
     parse_decimal,
@@ -327,6 +326,8 @@ def _canonical(body: Any, name: str = "body") -> str:
 
 _CONTAINERS: Final = (dict, list, tuple)
 
+_new_fill: Final = tuple.__new__
+
 
 #: Exact types that _freeze never needs to copy (a subclass takes the general path).
 _SCALAR_TYPES: Final = frozenset({str, int, float, bool, type(None)})
@@ -373,7 +374,28 @@ def _idem_parts(record: _IdemRecord) -> tuple[dict[str, Any] | None, int, Order]
     if type(record) is _Idem:
         return None, record.ts, record.order
     assert isinstance(record, Order)
-    return record.idem_body, record.timestamp, record
+    body = record.idem_body
+    if type(body) is bool:
+        return _common_body(record, body), record.timestamp, record
+    assert body is None or type(body) is dict
+    return body, record.timestamp, record
+
+
+#: The ``info`` keys of a common create body, ``tif`` aside (see :func:`_common_body`).
+_COMMON_INFO_KEYS: Final = ("client_id", "instrument_id", "qty", "price", "side", "type")
+
+
+def _common_body(order: Order, tif_sent: bool) -> dict[str, Any]:
+    """The request body of an order created from a common body, rebuilt from its ``order_info``.
+
+    A common body is ``{"external_id", "info"}`` with a LIMIT ``info`` holding exactly the required keys (and
+    ``tif`` when ``tif_sent``): ``order_info`` holds each of those values as sent.
+    """
+    order_info = order.order_info
+    info = {key: order_info[key] for key in _COMMON_INFO_KEYS}
+    if tif_sent:
+        info["tif"] = order_info["tif"]
+    return {"external_id": order.ref_external_id, "info": info}
 
 
 def _idem_key(record: _IdemRecord) -> tuple[str, str]:
@@ -505,8 +527,8 @@ class Exchange:
         #: Idempotency records in creation order, for pruning.
         self._idem_q: deque[_IdemRecord] = deque()
         self._fills: dict[str, list[Fill]] = {c: [] for c in self._clients}
-        self._trades: dict[str, list[Trade]] = {i: [] for i in self._instruments}
-        self._last_trade: dict[str, Trade] = {}
+        self._trades: dict[str, list[Fill]] = {i: [] for i in self._instruments}
+        self._last_trade: dict[str, Fill] = {}
         self._transfers: dict[str, Transfer] = {}
         self._client_transfers: dict[str, list[Transfer]] = {c: [] for c in self._clients}
         self._active_transfers: list[Transfer] = []
@@ -838,8 +860,13 @@ class Exchange:
 
     # ----------------------------------------------------------------------------- matching
     def _match(self, order: Order, instrument: Instrument, now: int) -> str | None:
-        """Trade ``order`` (working, not resting) against the book. Returns an STP text when STP stopped it."""
+        """Trade ``order`` (working, not resting) against the book. Returns an STP text when STP stopped it.
+
+        The order's hold is left as it was before matching: the caller closes the order (which releases all of
+        it) or sets it once for the leaves that rest.
+        """
         book = self._books[instrument.id]
+        taker_rate = self._tiers[self._clients[order.client_id].taker_fee_tier].taker
         buying = order.side == BUY
         opposite = SELL if buying else BUY
         limit = order.price
@@ -869,7 +896,14 @@ class Exchange:
                     f"remaining quantity {fmt(order.leaves)} canceled"
                 )
             self._execute(
-                instrument, book, resting, order, min(order.leaves, resting.leaves), level.price, now
+                instrument,
+                book,
+                resting,
+                order,
+                min(order.leaves, resting.leaves),
+                level.price,
+                taker_rate,
+                now,
             )
         return None
 
@@ -881,12 +915,11 @@ class Exchange:
         taker: Order,
         qty: Decimal,
         price: Decimal,
+        taker_rate: Decimal,
         now: int,
     ) -> None:
-        maker_client = self._clients[maker.client_id]
-        taker_client = self._clients[taker.client_id]
-        maker_rate = self._tiers[maker_client.maker_fee_tier].maker
-        taker_rate = self._tiers[taker_client.taker_fee_tier].taker
+        """One fill of ``qty`` at ``price``: balances, fees, the maker's hold; not the taker's (see _match)."""
+        maker_rate = self._tiers[self._clients[maker.client_id].maker_fee_tier].maker
         notional = qty * price
         maker_fee = notional * maker_rate
         taker_fee = notional * taker_rate
@@ -916,42 +949,49 @@ class Exchange:
         taker.update_timestamp = now
         balances[self._fee_client][quote].balance += maker_fee + taker_fee
         taker.leaves -= qty
-        self._set_hold(taker)
         book.set_leaves(maker, maker.leaves - qty, now)
         if maker.leaves <= 0:
             self._close(maker, FILLED, now)
         else:
             self._set_hold(maker)
         match_id = self._new_id()
-        maker_fill = Fill(
-            maker.client_id,
-            instrument.id,
-            maker.id,
-            price,
-            qty,
-            maker_rate,
-            maker_fee,
-            "MAKER",
-            match_id,
-            now,
+        instrument_id = instrument.id
+        # tuple.__new__ rather than Fill(...): the NamedTuple's own __new__ is a Python-level wrapper of it.
+        maker_fill = _new_fill(
+            Fill,
+            (
+                maker.client_id,
+                instrument_id,
+                maker.id,
+                price,
+                qty,
+                maker_rate,
+                maker_fee,
+                "MAKER",
+                match_id,
+                now,
+            ),
         )
-        taker_fill = Fill(
-            taker.client_id,
-            instrument.id,
-            taker.id,
-            price,
-            qty,
-            taker_rate,
-            taker_fee,
-            "TAKER",
-            match_id,
-            now,
+        taker_fill = _new_fill(
+            Fill,
+            (
+                taker.client_id,
+                instrument_id,
+                taker.id,
+                price,
+                qty,
+                taker_rate,
+                taker_fee,
+                "TAKER",
+                match_id,
+                now,
+            ),
         )
-        trade = Trade(match_id, instrument.id, price, qty, now, maker_fill, taker_fill)
         self._fills[maker.client_id].append(maker_fill)
         self._fills[taker.client_id].append(taker_fill)
-        self._trades[instrument.id].append(trade)
-        self._last_trade[instrument.id] = trade
+        # The trade is recorded as its taker fill (same match id, instrument, price, qty and timestamp).
+        self._trades[instrument_id].append(taker_fill)
+        self._last_trade[instrument_id] = taker_fill
 
     def _work(self, order: Order, instrument: Instrument, now: int) -> None:
         """Match a working order, then rest it (LIMIT GTC) or close it (filled / IOC / MARKET / STP)."""
@@ -981,6 +1021,7 @@ class Exchange:
         elif order.tif == IOC:
             self._close(order, CANCELED, now, f"IOC order: unfilled quantity {fmt(order.leaves)} canceled")
         else:
+            self._set_hold(order)  # for the leaves after matching
             self._books[instrument.id].add(order, now)
             self._open[order.client_id][order.id] = order
 
@@ -1121,7 +1162,7 @@ class Exchange:
             },
         }
 
-    def _recent_trades(self, instrument_id: str, now: int) -> list[Trade]:
+    def _recent_trades(self, instrument_id: str, now: int) -> list[Fill]:
         trades = self._trades[instrument_id]
         return trades[bisect_left(trades, now - DAY_NS, key=lambda t: t.timestamp) :]
 
@@ -1226,7 +1267,7 @@ class Exchange:
         """Public trades of the last 24 h, newest first, of every instrument or of one."""
         now = self._tick()
         wanted = _opt_id(instrument_id, "instrument_id")
-        trades: list[Trade] = []
+        trades: list[Fill] = []
         for x in self._instruments:
             if wanted is None or x == wanted:
                 trades.extend(self._recent_trades(x, now))
@@ -1377,61 +1418,6 @@ class Exchange:
             setcontext(outer)
             lock.release()
 
-    def _fast_order_request(self, caller: AbstractSet[str], body: Any) -> _OrderRequest | None:
-        """The common create (no flags, stp or hold_fee_rate; known client and instrument), checked cheaply.
-
-        None sends the body through :meth:`_order_request`, which checks everything and raises the precise
-        error. Accepts nothing that :meth:`_order_request` refuses, and returns what it would return.
-        """
-        if type(body) is not dict:
-            return None
-        info = body.get("info")
-        external_id = body.get("external_id")
-        if type(info) is not dict or type(external_id) is not str:
-            return None
-        if (
-            not (len(external_id) <= 18 and external_id.isalnum() and external_id.isascii())
-            and _EXT_RE.match(external_id) is None
-            and _UUID4_RE.match(external_id) is None
-        ):
-            return None
-        client_id = info.get("client_id")
-        if type(client_id) is not str or client_id not in caller:
-            return None
-        client = self._plain_clients.get(client_id)
-        instrument_id = info.get("instrument_id")
-        instrument = self._plain_instruments.get(instrument_id) if type(instrument_id) is str else None
-        if client is None or instrument is None:
-            return None
-        side = info.get("side")
-        otype = info.get("type")
-        tif = info.get("tif", GTC)
-        if (
-            type(side) is not str
-            or side not in _SIDES
-            or type(otype) is not str
-            or otype not in _TYPES
-            or type(tif) is not str
-            or tif not in _TIFS
-        ):
-            return None
-        qty = _try_dec(info.get("qty"))
-        if qty is None:
-            return None
-        price_text = info.get("price")
-        price: Decimal | None = None
-        if otype == LIMIT:
-            price = _try_dec(price_text)
-            if price is None:
-                return None
-        elif price_text is not None and _try_dec(price_text) is None:
-            return None
-        if not info.keys() <= _PLAIN_INFO_KEYS:
-            for name in _OPTIONAL_INFO:
-                if info.get(name) is not None:
-                    return None
-        return client, instrument, external_id, info, side, otype, tif, qty, price, False, None
-
     def _order_request(self, caller: AbstractSet[str], body: Any) -> _OrderRequest:
         """Every check of a create's body, in order; raises the first problem found."""
         body = _obj(body, "body")
@@ -1471,10 +1457,48 @@ class Exchange:
         return client, instrument, external_id, info, side, otype, tif, qty, price, alo, stp_in
 
     def _create_order(self, caller: AbstractSet[str], body: Any, now: int) -> tuple[Order, bool]:
-        request = self._fast_order_request(caller, body)
-        if request is None:
+        # The common create (no flags, stp or hold_fee_rate; known client and instrument), checked cheaply in one
+        # condition. Any doubt sends the body through _order_request, which checks everything and raises the
+        # precise error: the condition accepts nothing that _order_request refuses, and finds what it would find.
+        if (
+            type(body) is dict
+            and type(info := body.get("info")) is dict
+            and type(external_id := body.get("external_id")) is str
+            and (
+                (len(external_id) <= 18 and external_id.isalnum() and external_id.isascii())
+                or _EXT_RE.match(external_id) is not None
+                or _UUID4_RE.match(external_id) is not None
+            )
+            and type(client_id := info.get("client_id")) is str
+            and client_id in caller
+            and (client := self._plain_clients.get(client_id)) is not None
+            and type(instrument_id := info.get("instrument_id")) is str
+            and (instrument := self._plain_instruments.get(instrument_id)) is not None
+            and type(side := info.get("side")) is str
+            and side in _SIDES
+            and type(otype := info.get("type")) is str
+            and otype in _TYPES
+            and type(tif := info.get("tif", GTC)) is str
+            and tif in _TIFS
+            and (qty := _try_dec(info.get("qty"))) is not None
+            and (
+                (price := _try_dec(price_text := info.get("price"))) is not None
+                or (otype != LIMIT and price_text is None)
+            )
+            and (
+                (plain := _PLAIN_INFO_KEYS.issuperset(info))
+                or all(info.get(name) is None for name in _OPTIONAL_INFO)
+            )
+        ):
+            alo = False
+            stp_in = None
+            if otype != LIMIT:
+                price = None
+        else:
             request = self._order_request(caller, body)
-        client, instrument, external_id, info, side, otype, tif, qty, price, alo, stp_in = request
+            client, instrument, external_id, info, side, otype, tif, qty, price, alo, stp_in = request
+            price_text = info.get("price")
+            plain = _PLAIN_INFO_KEYS.issuperset(info)
         client_id = client.id
         key = (client_id, external_id)
         record = self._idem.get(key)
@@ -1492,7 +1516,6 @@ class Exchange:
         self._next_id = number + 1
         oid = str(number)
         instrument_id = instrument.id
-        price_text = info.get("price")
         # Key order is the wire order of ``order_info``.
         order_info: dict[str, Any]
         if price_text is None:
@@ -1514,7 +1537,7 @@ class Exchange:
                 "type": otype,
                 "tif": tif,
             }
-        if not info.keys() <= _PLAIN_INFO_KEYS:
+        if not plain:
             for name in _OPTIONAL_INFO:
                 value = info.get(name)
                 if value is not None:
@@ -1559,9 +1582,14 @@ class Exchange:
             hold_asset_id,
             ZERO,
             None,
-            # The common body {"external_id", "info"} copied without the general walk (_freeze of the info).
-            {"external_id": external_id, "info": _freeze(info)}
-            if len(body) == 2 and body.get("info") is info and body.get("external_id") is external_id
+            # A common body (see _common_body) is not kept: order_info holds it; the flag says whether tif was sent.
+            len(info) == 7
+            if plain
+            and otype == LIMIT
+            and 6 <= len(info) <= 7
+            and len(body) == 2
+            and body.get("info") is info
+            and body.get("external_id") is external_id
             else _freeze(body),
         )
         # _register inlined, and the order is its own idempotency record.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Context, Decimal, localcontext
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 ZERO: Final = Decimal(0)
 #: Context wide enough that normalising/deriving never rounds.
@@ -199,8 +199,9 @@ class Order:
     #: External ids set by modifies, oldest first (None: none). With ``ref_external_id`` (the original one), the
     #: external ids that point at this order. None rather than an empty list: one object less per order.
     renamed: list[str] | None = None
-    #: The create's request body (a private copy) for idempotency: None for house orders.
-    idem_body: dict[str, Any] | None = None
+    #: The create's request body (a private copy) for idempotency: None for house orders; a bool for a common
+    #: body, which ``order_info`` holds (True: ``tif`` was sent). See ``engine._common_body``.
+    idem_body: dict[str, Any] | bool | None = None
     #: The price of every fill so far when they all had the same one (the VWAP then is that price, no division);
     #: None before the first fill and after fills at different prices.
     fill_price: Decimal | None = None
@@ -212,11 +213,13 @@ class Order:
         return self.status == ACTIVE
 
 
-# Fill and Trade are never mutated after creation; not ``frozen`` because a frozen dataclass's __init__ sets
-# each field through object.__setattr__ (several times slower, and the engine makes three per trade).
-@dataclass(slots=True)
-class Fill:
-    """One side of a trade, as the order-trades list shows it."""
+class Fill(NamedTuple):
+    """One side of a trade, as the order-trades list shows it. A trade's public fields (match id, instrument,
+    price, qty, timestamp) are those of its fills: the engine records a trade as its taker fill.
+
+    A tuple of immutable scalars: the garbage collector stops tracking it after its first collection (a slotted
+    class would be traversed by every full collection for as long as the fill is kept, 24 h).
+    """
 
     client_id: str
     instrument_id: str
@@ -228,17 +231,6 @@ class Fill:
     liq_flag: str
     match_id: str
     timestamp: int
-
-
-@dataclass(slots=True)
-class Trade:
-    match_id: str
-    instrument_id: str
-    price: Decimal
-    qty: Decimal
-    timestamp: int
-    maker: Fill
-    taker: Fill
 
 
 @dataclass(slots=True)
