@@ -86,3 +86,12 @@ def test_the_version_strings_are_the_spec_enum() -> None:
 
     assert set(SUPPORTED_VERSIONS) == {v.value for v in ApiVersion}
     assert {DEFAULT_VERSION, SERVER_DEFAULT_VERSION} == set(SUPPORTED_VERSIONS)
+
+
+def test_the_open_enum_docstring_example_holds() -> None:
+    import doctest
+
+    import truex_client.open_enums
+
+    result = doctest.testmod(truex_client.open_enums)
+    assert result.attempted >= 2 and result.failed == 0

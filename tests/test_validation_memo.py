@@ -36,3 +36,12 @@ def test_the_same_value_is_checked_again_for_another_operation_or_parameter() ->
     validate_request(balances, {"client_id": "300000000000000001"})
     with pytest.raises(InvalidParameterError):
         validate_request(balances, {"client_id": "0"})  # still refused after a valid one was remembered
+
+
+def test_the_examples_in_the_validation_docstrings_hold() -> None:
+    import doctest
+
+    import truex_ext.validation
+
+    result = doctest.testmod(truex_ext.validation)
+    assert result.attempted >= 2 and result.failed == 0
