@@ -806,7 +806,7 @@ class Exchange:
     def _hold_rate(self, client: Client) -> Decimal:
         maker = self._tiers[client.maker_fee_tier].maker
         taker = self._tiers[client.taker_fee_tier].taker
-        return max(maker, taker)
+        return taker if taker > maker else maker  # max(maker, taker), without the builtin's call
 
     @staticmethod
     def _required_hold(order: Order) -> Decimal:
@@ -1480,9 +1480,17 @@ class Exchange:
             and otype in _TYPES
             and type(tif := info.get("tif", GTC)) is str
             and tif in _TIFS
-            and (qty := _try_dec(info.get("qty"))) is not None
+            # _try_dec, its cache hit inlined (a str is hashable: the type test comes first).
+            and type(qty_text := info.get("qty")) is str
+            and ((qty := _DEC_CACHE.get(qty_text)) is not None or (qty := _try_dec(qty_text)) is not None)
             and (
-                (price := _try_dec(price_text := info.get("price"))) is not None
+                (
+                    type(price_text := info.get("price")) is str
+                    and (
+                        (price := _DEC_CACHE.get(price_text)) is not None
+                        or (price := _try_dec(price_text)) is not None
+                    )
+                )
                 or (otype != LIMIT and price_text is None)
             )
             and (
@@ -1549,7 +1557,10 @@ class Exchange:
             price = instrument.band_high if buying else instrument.band_low
         if buying:  # _hold_rate, inlined
             tiers = self._tiers
-            hold_rate = max(tiers[client.maker_fee_tier].maker, tiers[client.taker_fee_tier].taker)
+            maker_rate = tiers[client.maker_fee_tier].maker
+            taker_rate = tiers[client.taker_fee_tier].taker
+            # max(maker, taker) without the builtin's call: the maker rate unless the taker rate is larger.
+            hold_rate = taker_rate if taker_rate > maker_rate else maker_rate
             hold_asset_id = instrument.quote_asset_id
         else:
             hold_rate = ZERO
