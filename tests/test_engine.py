@@ -586,6 +586,20 @@ def test_business_rejections(ex: Exchange, qty: str, price: str, reason: str) ->
     ok(ex)
 
 
+def test_grid_rules_hold_on_repeats_and_per_instrument(ex: Exchange) -> None:
+    """The same quantity / price a second time (and an equal value written differently) gets the same answer,
+    and a value that fits one instrument's grid is judged afresh on another's."""
+    for _ in range(2):
+        assert place(ex, ALICE, "BUY", "0.1", "75000.5")["status"] == "ACTIVE"
+        assert "price increment" in place(ex, ALICE, "BUY", "0.1", "75000.25")["text"]
+        assert "quantity increment" in place(ex, ALICE, "BUY", "0.00005", "75000")["text"]
+        assert "price band" in place(ex, ALICE, "BUY", "0.1", "80000")["text"]
+    assert place(ex, ALICE, "BUY", "0.10", "75000.50")["status"] == "ACTIVE"
+    assert "quantity increment" in place(ex, ALICE, "BUY", "0.0001", "3000", instrument=ETH_PYUSD)["text"]
+    assert place(ex, ALICE, "BUY", "0.0001", "75000")["status"] == "ACTIVE"
+    ok(ex)
+
+
 def test_sell_needs_base_balance(ex: Exchange) -> None:
     order = place(ex, ALICE, "SELL", "10.0001", "75000")
     assert order["status"] == "REJECTED" and "insufficient available BTC" in order["text"]

@@ -145,6 +145,8 @@ _TIFS: Final = frozenset({GTC, IOC})
 _OPTIONAL_INFO: Final = ("exec_inst_flags", "stp", "flags", "hold_fee_rate")
 #: The ``info`` keys of a create that has none of the optional fields (one subset test instead of four look-ups).
 _PLAIN_INFO_KEYS: Final = frozenset({"client_id", "instrument_id", "side", "type", "tif", "qty", "price"})
+#: Bound of each per-instrument cache of Exchange._qty_fits / _price_fits (cleared when full).
+_FITS_MAX: Final = 16384
 
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -473,6 +475,10 @@ class Exchange:
         self._plain_clients = {k: c for k, c in self._clients.items() if _ID_RE.match(k) and "\n" not in k}
         self._plain_instruments = {
             k: i for k, i in self._instruments.items() if _ID_RE.match(k) and "\n" not in k
+        }
+        #: Per instrument, whether a quantity / a limit price passes the grid rules (see _qty_fits, _price_fits).
+        self._fits: dict[str, tuple[dict[Decimal, bool], dict[Decimal, bool]]] = {
+            k: ({}, {}) for k in self._instruments
         }
         self._keys: dict[str, ApiKey] = {k.key_id: k for k in seed.api_keys}
         self._fee_client = seed.fee_client_id
@@ -1613,20 +1619,13 @@ class Exchange:
         # The common case of _reject_reason (every rule met) checked inline; any doubt asks it for the reason.
         row = self._balances[client_id][hold_asset_id]
         required = qty * price * (ONE + hold_rate) if buying else qty
+        qty_fits, price_fits = self._fits[instrument_id]
         if (
             alo
             or client.status != ACTIVE
             or instrument.status != ACTIVE
-            or qty <= 0
-            or qty % instrument.qty_increment
-            or (
-                otype == LIMIT
-                and (
-                    price <= 0
-                    or price % instrument.price_increment
-                    or not instrument.band_low <= price <= instrument.band_high
-                )
-            )
+            or not (qty_fits.get(qty) or self._qty_fits(instrument, qty))
+            or (otype == LIMIT and not (price_fits.get(price) or self._price_fits(instrument, price)))
             or required > row.balance - row.order_hold - row.transfer_hold
         ):
             reason = self._reject_reason(order, instrument, client)
@@ -1651,6 +1650,28 @@ class Exchange:
                 return order, True
         self._work(order, instrument, now)
         return order, True
+
+    def _qty_fits(self, instrument: Instrument, qty: Decimal) -> bool:
+        """Whether ``qty`` is > 0 and on the quantity grid; remembered (by value) for the common create."""
+        fits = bool(qty > 0 and not qty % instrument.qty_increment)
+        cache = self._fits[instrument.id][0]
+        if len(cache) >= _FITS_MAX:
+            cache.clear()
+        cache[qty] = fits
+        return fits
+
+    def _price_fits(self, instrument: Instrument, price: Decimal) -> bool:
+        """Whether a limit ``price`` is > 0, on the price grid and inside the band; remembered (by value)."""
+        fits = bool(
+            price > 0
+            and not price % instrument.price_increment
+            and instrument.band_low <= price <= instrument.band_high
+        )
+        cache = self._fits[instrument.id][1]
+        if len(cache) >= _FITS_MAX:
+            cache.clear()
+        cache[price] = fits
+        return fits
 
     def _reject_reason(self, order: Order, instrument: Instrument, client: Client) -> str | None:
         if client.status != ACTIVE:
