@@ -1258,6 +1258,14 @@ def test_book_ordering_and_lazy_removal() -> None:
     level = book.level_at("SELL", D(20))
     assert level is not None and level.count == 2 and len(level.queue) < 100
     assert [o.id for o in level.orders()] == ["m0", "m199"]
+    assert book.best_prices() == (11, 13)
+    book.remove(asks[2], 8)  # an ask level in the middle, then the best one, goes
+    book.remove(asks[1], 8)
+    assert [lv.price for lv in book.levels("SELL")] == [15, 20]
+    assert book.best_prices() == (book.best_price("BUY"), book.best_price("SELL")) == (11, 15)
+    for o in (orders[0], orders[2], asks[0], many[0], many[-1]):
+        book.remove(o, 9)
+    assert book.best_prices() == (None, None) and book.best("SELL") is None
 
 
 def test_book_accepts_engine_orders() -> None:

@@ -101,6 +101,15 @@ class OrderBook(Generic[O]):
         level = self.best(side)
         return None if level is None else level.price
 
+    def best_prices(self) -> tuple[Decimal | None, Decimal | None]:
+        """(best bid, best ask) prices, None for an empty side: both in one call."""
+        bid_keys = self._bid_keys
+        ask_keys = self._ask_keys
+        return (
+            self._bids[bid_keys[-1]].price if bid_keys else None,
+            self._ask_levels[ask_keys[-1]].price if ask_keys else None,
+        )
+
     def levels(self, side: str) -> Iterator[Level[O]]:
         """Levels of ``side`` from best to worst."""
         if side == "BUY":

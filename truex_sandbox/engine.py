@@ -716,8 +716,7 @@ class Exchange:
         state: list[object] = [self._hold_rate(self._clients[house])]
         for book, base, quote in self._house_watch:
             state += (
-                book.best_price(BUY),
-                book.best_price(SELL),
+                book.best_prices(),
                 base.balance - base.order_hold - base.transfer_hold,
                 quote.balance - quote.order_hold - quote.transfer_hold,
             )
@@ -727,45 +726,59 @@ class Exchange:
         self, house: str, instrument: Instrument, side: str, price: Decimal, qty: Decimal, now: int
     ) -> bool:
         client = self._clients[house]
-        hold_rate = self._hold_rate(client) if side == BUY else ZERO
-        hold_asset_id = instrument.quote_asset_id if side == BUY else instrument.base_asset_id
-        required = qty * price * (ONE + hold_rate) if side == BUY else qty
-        if required > self._balances[house][hold_asset_id].available:
+        buying = side == BUY
+        hold_rate = self._hold_rate(client) if buying else ZERO
+        hold_asset_id = instrument.quote_asset_id if buying else instrument.base_asset_id
+        required = qty * price * (ONE + hold_rate) if buying else qty
+        row = self._balances[house][hold_asset_id]
+        if required > row.balance - row.order_hold - row.transfer_hold:
             return False
         oid = self._new_id()
+        instrument_id = instrument.id
+        order_info = {
+            "client_id": house,
+            "instrument_id": instrument_id,
+            "qty": fmt(qty),
+            "price": fmt(price),
+            "side": side,
+            "type": LIMIT,
+            "tif": GTC,
+            "exec_inst_flags": ["ALO"],
+            "msg_id": oid,
+            "parent_id": "0",
+        }
+        # Positional, in field order (see models.Order and _create_order); no idempotency record.
         order = Order(
-            id=oid,
-            client_id=house,
-            instrument_id=instrument.id,
-            side=side,
-            type=LIMIT,
-            tif=GTC,
-            price=price,
-            qty=qty,
-            leaves=qty,
-            external_id=oid,
-            ref_external_id=oid,
-            timestamp=now,
-            update_timestamp=now,
-            order_info={
-                "client_id": house,
-                "instrument_id": instrument.id,
-                "qty": fmt(qty),
-                "price": fmt(price),
-                "side": side,
-                "type": LIMIT,
-                "tif": GTC,
-                "exec_inst_flags": ["ALO"],
-                "msg_id": oid,
-                "parent_id": "0",
-            },
-            alo=True,
-            hold_rate=hold_rate,
-            hold_asset_id=hold_asset_id,
+            oid,
+            house,
+            instrument_id,
+            side,
+            LIMIT,
+            GTC,
+            price,
+            qty,
+            qty,
+            oid,
+            oid,
+            now,
+            now,
+            order_info,
+            True,
+            None,
+            ACTIVE,
+            ZERO,
+            ZERO,
+            None,
+            None,
+            hold_rate,
+            hold_asset_id,
+            ZERO,
         )
         self._register(order)
-        self._set_hold(order)
-        self._books[instrument.id].add(order, now)
+        if required > 0:  # _set_hold of a new order (its hold was ZERO)
+            row.order_hold += required
+            order.hold = required
+        self._books[instrument_id].add(order, now)
         self._open[house][oid] = order
         return True
 
