@@ -1545,16 +1545,7 @@ class Exchange:
         instrument_id = instrument.id
         # Key order is the wire order of ``order_info``.
         order_info: dict[str, Any]
-        if price_text is None:
-            order_info = {
-                "client_id": client_id,
-                "instrument_id": instrument_id,
-                "qty": info["qty"],
-                "side": side,
-                "type": otype,
-                "tif": tif,
-            }
-        else:
+        if plain and price_text is not None:  # the common create: one literal
             order_info = {
                 "client_id": client_id,
                 "instrument_id": instrument_id,
@@ -1563,14 +1554,36 @@ class Exchange:
                 "side": side,
                 "type": otype,
                 "tif": tif,
+                "msg_id": oid,
+                "parent_id": "0",
             }
-        if not plain:
-            for name in _OPTIONAL_INFO:
-                value = info.get(name)
-                if value is not None:
-                    order_info[name] = list(value) if isinstance(value, list) else value
-        order_info["msg_id"] = oid
-        order_info["parent_id"] = "0"
+        else:
+            if price_text is None:
+                order_info = {
+                    "client_id": client_id,
+                    "instrument_id": instrument_id,
+                    "qty": info["qty"],
+                    "side": side,
+                    "type": otype,
+                    "tif": tif,
+                }
+            else:
+                order_info = {
+                    "client_id": client_id,
+                    "instrument_id": instrument_id,
+                    "qty": info["qty"],
+                    "price": price_text,
+                    "side": side,
+                    "type": otype,
+                    "tif": tif,
+                }
+            if not plain:
+                for name in _OPTIONAL_INFO:
+                    value = info.get(name)
+                    if value is not None:
+                        order_info[name] = list(value) if isinstance(value, list) else value
+            order_info["msg_id"] = oid
+            order_info["parent_id"] = "0"
         buying = side == BUY
         if price is None:
             price = instrument.band_high if buying else instrument.band_low
