@@ -586,6 +586,20 @@ def test_business_rejections(ex: Exchange, qty: str, price: str, reason: str) ->
     ok(ex)
 
 
+def test_grid_rules_hold_on_repeats_and_per_instrument(ex: Exchange) -> None:
+    """The same quantity / price a second time (and an equal value written differently) gets the same answer,
+    and a value that fits one instrument's grid is judged afresh on another's."""
+    for _ in range(2):
+        assert place(ex, ALICE, "BUY", "0.1", "75000.5")["status"] == "ACTIVE"
+        assert "price increment" in place(ex, ALICE, "BUY", "0.1", "75000.25")["text"]
+        assert "quantity increment" in place(ex, ALICE, "BUY", "0.00005", "75000")["text"]
+        assert "price band" in place(ex, ALICE, "BUY", "0.1", "80000")["text"]
+    assert place(ex, ALICE, "BUY", "0.10", "75000.50")["status"] == "ACTIVE"
+    assert "quantity increment" in place(ex, ALICE, "BUY", "0.0001", "3000", instrument=ETH_PYUSD)["text"]
+    assert place(ex, ALICE, "BUY", "0.0001", "75000")["status"] == "ACTIVE"
+    ok(ex)
+
+
 def test_sell_needs_base_balance(ex: Exchange) -> None:
     order = place(ex, ALICE, "SELL", "10.0001", "75000")
     assert order["status"] == "REJECTED" and "insufficient available BTC" in order["text"]
@@ -1244,6 +1258,14 @@ def test_book_ordering_and_lazy_removal() -> None:
     level = book.level_at("SELL", D(20))
     assert level is not None and level.count == 2 and len(level.queue) < 100
     assert [o.id for o in level.orders()] == ["m0", "m199"]
+    assert book.best_prices() == (11, 13)
+    book.remove(asks[2], 8)  # an ask level in the middle, then the best one, goes
+    book.remove(asks[1], 8)
+    assert [lv.price for lv in book.levels("SELL")] == [15, 20]
+    assert book.best_prices() == (book.best_price("BUY"), book.best_price("SELL")) == (11, 15)
+    for o in (orders[0], orders[2], asks[0], many[0], many[-1]):
+        book.remove(o, 9)
+    assert book.best_prices() == (None, None) and book.best("SELL") is None
 
 
 def test_book_accepts_engine_orders() -> None:

@@ -64,7 +64,16 @@ class Level(Generic[O]):
 class OrderBook(Generic[O]):
     """Resting orders of one instrument. ``side`` strings are ``"BUY"`` (bids) and ``"SELL"`` (asks)."""
 
-    __slots__ = ("_ask_keys", "_asks", "_bid_keys", "_bids", "_seq", "instrument_id", "side_update")
+    __slots__ = (
+        "_ask_keys",
+        "_ask_levels",
+        "_asks",
+        "_bid_keys",
+        "_bids",
+        "_seq",
+        "instrument_id",
+        "side_update",
+    )
 
     def __init__(self, instrument_id: str = "") -> None:
         self.instrument_id = instrument_id
@@ -72,6 +81,9 @@ class OrderBook(Generic[O]):
         self._asks: dict[Decimal, Level[O]] = {}
         self._bid_keys: list[Decimal] = []  # prices, ascending: best bid last
         self._ask_keys: list[Decimal] = []  # -prices, ascending: best ask last
+        #: The ask levels by the very key objects of ``_ask_keys``: a Decimal caches its hash, so looking a level
+        #: up by a stored key is cheap, while ``-key`` would be a new Decimal hashed from scratch (~1 µs).
+        self._ask_levels: dict[Decimal, Level[O]] = {}
         self._seq = 0
         #: Last time each side changed (ns), for market-data ``last_update``.
         self.side_update: dict[str, int] = {"BUY": 0, "SELL": 0}
@@ -83,11 +95,20 @@ class OrderBook(Generic[O]):
             keys = self._bid_keys
             return self._bids[keys[-1]] if keys else None
         keys = self._ask_keys
-        return self._asks[-keys[-1]] if keys else None
+        return self._ask_levels[keys[-1]] if keys else None
 
     def best_price(self, side: str) -> Decimal | None:
         level = self.best(side)
         return None if level is None else level.price
+
+    def best_prices(self) -> tuple[Decimal | None, Decimal | None]:
+        """(best bid, best ask) prices, None for an empty side: both in one call."""
+        bid_keys = self._bid_keys
+        ask_keys = self._ask_keys
+        return (
+            self._bids[bid_keys[-1]].price if bid_keys else None,
+            self._ask_levels[ask_keys[-1]].price if ask_keys else None,
+        )
 
     def levels(self, side: str) -> Iterator[Level[O]]:
         """Levels of ``side`` from best to worst."""
@@ -96,9 +117,9 @@ class OrderBook(Generic[O]):
             for key in reversed(self._bid_keys):
                 yield bids[key]
         else:
-            asks = self._asks
+            asks = self._ask_levels
             for key in reversed(self._ask_keys):
-                yield asks[-key]
+                yield asks[key]
 
     def orders(self, side: str | None = None) -> Iterator[O]:
         """Live resting orders (best level first, time priority within a level)."""
@@ -133,6 +154,8 @@ class OrderBook(Generic[O]):
                 keys.append(key)
             else:
                 insort(keys, key)
+            if levels is self._asks:
+                self._ask_levels[key] = level
         self._seq += 1
         seq = self._seq
         order.book_seq = seq
@@ -157,12 +180,19 @@ class OrderBook(Generic[O]):
         self.side_update[side] = now
         if level.count == 0:
             del levels[price]
-            keys = self._bid_keys if side == "BUY" else self._ask_keys
-            key = price if side == "BUY" else -price
-            if keys[-1] == key:
-                keys.pop()
+            if side == "BUY":
+                keys = self._bid_keys
+                if keys[-1] == price:
+                    keys.pop()
+                else:
+                    del keys[bisect_left(keys, price)]
             else:
-                del keys[bisect_left(keys, key)]
+                keys = self._ask_keys
+                key = -price
+                # The stored key object (its hash cached), not ``key``, finds the level in _ask_levels.
+                index = len(keys) - 1 if keys[-1] == key else bisect_left(keys, key)
+                del self._ask_levels[keys[index]]
+                del keys[index]
         elif len(level.queue) > 2 * level.count + 32:
             level.queue = deque(entry for entry in level.queue if entry[1].book_seq == entry[0])
 

@@ -145,6 +145,8 @@ _TIFS: Final = frozenset({GTC, IOC})
 _OPTIONAL_INFO: Final = ("exec_inst_flags", "stp", "flags", "hold_fee_rate")
 #: The ``info`` keys of a create that has none of the optional fields (one subset test instead of four look-ups).
 _PLAIN_INFO_KEYS: Final = frozenset({"client_id", "instrument_id", "side", "type", "tif", "qty", "price"})
+#: Bound of each per-instrument cache of Exchange._qty_fits / _price_fits (cleared when full).
+_FITS_MAX: Final = 16384
 
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -474,6 +476,10 @@ class Exchange:
         self._plain_instruments = {
             k: i for k, i in self._instruments.items() if _ID_RE.match(k) and "\n" not in k
         }
+        #: Per instrument, whether a quantity / a limit price passes the grid rules (see _qty_fits, _price_fits).
+        self._fits: dict[str, tuple[dict[Decimal, bool], dict[Decimal, bool]]] = {
+            k: ({}, {}) for k in self._instruments
+        }
         self._keys: dict[str, ApiKey] = {k.key_id: k for k in seed.api_keys}
         self._fee_client = seed.fee_client_id
         self._mm_client = seed.market_maker_client_id
@@ -710,8 +716,7 @@ class Exchange:
         state: list[object] = [self._hold_rate(self._clients[house])]
         for book, base, quote in self._house_watch:
             state += (
-                book.best_price(BUY),
-                book.best_price(SELL),
+                book.best_prices(),
                 base.balance - base.order_hold - base.transfer_hold,
                 quote.balance - quote.order_hold - quote.transfer_hold,
             )
@@ -721,45 +726,59 @@ class Exchange:
         self, house: str, instrument: Instrument, side: str, price: Decimal, qty: Decimal, now: int
     ) -> bool:
         client = self._clients[house]
-        hold_rate = self._hold_rate(client) if side == BUY else ZERO
-        hold_asset_id = instrument.quote_asset_id if side == BUY else instrument.base_asset_id
-        required = qty * price * (ONE + hold_rate) if side == BUY else qty
-        if required > self._balances[house][hold_asset_id].available:
+        buying = side == BUY
+        hold_rate = self._hold_rate(client) if buying else ZERO
+        hold_asset_id = instrument.quote_asset_id if buying else instrument.base_asset_id
+        required = qty * price * (ONE + hold_rate) if buying else qty
+        row = self._balances[house][hold_asset_id]
+        if required > row.balance - row.order_hold - row.transfer_hold:
             return False
         oid = self._new_id()
+        instrument_id = instrument.id
+        order_info = {
+            "client_id": house,
+            "instrument_id": instrument_id,
+            "qty": fmt(qty),
+            "price": fmt(price),
+            "side": side,
+            "type": LIMIT,
+            "tif": GTC,
+            "exec_inst_flags": ["ALO"],
+            "msg_id": oid,
+            "parent_id": "0",
+        }
+        # Positional, in field order (see models.Order and _create_order); no idempotency record.
         order = Order(
-            id=oid,
-            client_id=house,
-            instrument_id=instrument.id,
-            side=side,
-            type=LIMIT,
-            tif=GTC,
-            price=price,
-            qty=qty,
-            leaves=qty,
-            external_id=oid,
-            ref_external_id=oid,
-            timestamp=now,
-            update_timestamp=now,
-            order_info={
-                "client_id": house,
-                "instrument_id": instrument.id,
-                "qty": fmt(qty),
-                "price": fmt(price),
-                "side": side,
-                "type": LIMIT,
-                "tif": GTC,
-                "exec_inst_flags": ["ALO"],
-                "msg_id": oid,
-                "parent_id": "0",
-            },
-            alo=True,
-            hold_rate=hold_rate,
-            hold_asset_id=hold_asset_id,
+            oid,
+            house,
+            instrument_id,
+            side,
+            LIMIT,
+            GTC,
+            price,
+            qty,
+            qty,
+            oid,
+            oid,
+            now,
+            now,
+            order_info,
+            True,
+            None,
+            ACTIVE,
+            ZERO,
+            ZERO,
+            None,
+            None,
+            hold_rate,
+            hold_asset_id,
+            ZERO,
         )
         self._register(order)
-        self._set_hold(order)
-        self._books[instrument.id].add(order, now)
+        if required > 0:  # _set_hold of a new order (its hold was ZERO)
+            row.order_hold += required
+            order.hold = required
+        self._books[instrument_id].add(order, now)
         self._open[house][oid] = order
         return True
 
@@ -806,7 +825,7 @@ class Exchange:
     def _hold_rate(self, client: Client) -> Decimal:
         maker = self._tiers[client.maker_fee_tier].maker
         taker = self._tiers[client.taker_fee_tier].taker
-        return max(maker, taker)
+        return taker if taker > maker else maker  # max(maker, taker), without the builtin's call
 
     @staticmethod
     def _required_hold(order: Order) -> Decimal:
@@ -1480,9 +1499,17 @@ class Exchange:
             and otype in _TYPES
             and type(tif := info.get("tif", GTC)) is str
             and tif in _TIFS
-            and (qty := _try_dec(info.get("qty"))) is not None
+            # _try_dec, its cache hit inlined (a str is hashable: the type test comes first).
+            and type(qty_text := info.get("qty")) is str
+            and ((qty := _DEC_CACHE.get(qty_text)) is not None or (qty := _try_dec(qty_text)) is not None)
             and (
-                (price := _try_dec(price_text := info.get("price"))) is not None
+                (
+                    type(price_text := info.get("price")) is str
+                    and (
+                        (price := _DEC_CACHE.get(price_text)) is not None
+                        or (price := _try_dec(price_text)) is not None
+                    )
+                )
                 or (otype != LIMIT and price_text is None)
             )
             and (
@@ -1518,16 +1545,7 @@ class Exchange:
         instrument_id = instrument.id
         # Key order is the wire order of ``order_info``.
         order_info: dict[str, Any]
-        if price_text is None:
-            order_info = {
-                "client_id": client_id,
-                "instrument_id": instrument_id,
-                "qty": info["qty"],
-                "side": side,
-                "type": otype,
-                "tif": tif,
-            }
-        else:
+        if plain and price_text is not None:  # the common create: one literal
             order_info = {
                 "client_id": client_id,
                 "instrument_id": instrument_id,
@@ -1536,20 +1554,45 @@ class Exchange:
                 "side": side,
                 "type": otype,
                 "tif": tif,
+                "msg_id": oid,
+                "parent_id": "0",
             }
-        if not plain:
-            for name in _OPTIONAL_INFO:
-                value = info.get(name)
-                if value is not None:
-                    order_info[name] = list(value) if isinstance(value, list) else value
-        order_info["msg_id"] = oid
-        order_info["parent_id"] = "0"
+        else:
+            if price_text is None:
+                order_info = {
+                    "client_id": client_id,
+                    "instrument_id": instrument_id,
+                    "qty": info["qty"],
+                    "side": side,
+                    "type": otype,
+                    "tif": tif,
+                }
+            else:
+                order_info = {
+                    "client_id": client_id,
+                    "instrument_id": instrument_id,
+                    "qty": info["qty"],
+                    "price": price_text,
+                    "side": side,
+                    "type": otype,
+                    "tif": tif,
+                }
+            if not plain:
+                for name in _OPTIONAL_INFO:
+                    value = info.get(name)
+                    if value is not None:
+                        order_info[name] = list(value) if isinstance(value, list) else value
+            order_info["msg_id"] = oid
+            order_info["parent_id"] = "0"
         buying = side == BUY
         if price is None:
             price = instrument.band_high if buying else instrument.band_low
         if buying:  # _hold_rate, inlined
             tiers = self._tiers
-            hold_rate = max(tiers[client.maker_fee_tier].maker, tiers[client.taker_fee_tier].taker)
+            maker_rate = tiers[client.maker_fee_tier].maker
+            taker_rate = tiers[client.taker_fee_tier].taker
+            # max(maker, taker) without the builtin's call: the maker rate unless the taker rate is larger.
+            hold_rate = taker_rate if taker_rate > maker_rate else maker_rate
             hold_asset_id = instrument.quote_asset_id
         else:
             hold_rate = ZERO
@@ -1602,20 +1645,13 @@ class Exchange:
         # The common case of _reject_reason (every rule met) checked inline; any doubt asks it for the reason.
         row = self._balances[client_id][hold_asset_id]
         required = qty * price * (ONE + hold_rate) if buying else qty
+        qty_fits, price_fits = self._fits[instrument_id]
         if (
             alo
             or client.status != ACTIVE
             or instrument.status != ACTIVE
-            or qty <= 0
-            or qty % instrument.qty_increment
-            or (
-                otype == LIMIT
-                and (
-                    price <= 0
-                    or price % instrument.price_increment
-                    or not instrument.band_low <= price <= instrument.band_high
-                )
-            )
+            or not (qty_fits.get(qty) or self._qty_fits(instrument, qty))
+            or (otype == LIMIT and not (price_fits.get(price) or self._price_fits(instrument, price)))
             or required > row.balance - row.order_hold - row.transfer_hold
         ):
             reason = self._reject_reason(order, instrument, client)
@@ -1640,6 +1676,28 @@ class Exchange:
                 return order, True
         self._work(order, instrument, now)
         return order, True
+
+    def _qty_fits(self, instrument: Instrument, qty: Decimal) -> bool:
+        """Whether ``qty`` is > 0 and on the quantity grid; remembered (by value) for the common create."""
+        fits = bool(qty > 0 and not qty % instrument.qty_increment)
+        cache = self._fits[instrument.id][0]
+        if len(cache) >= _FITS_MAX:
+            cache.clear()
+        cache[qty] = fits
+        return fits
+
+    def _price_fits(self, instrument: Instrument, price: Decimal) -> bool:
+        """Whether a limit ``price`` is > 0, on the price grid and inside the band; remembered (by value)."""
+        fits = bool(
+            price > 0
+            and not price % instrument.price_increment
+            and instrument.band_low <= price <= instrument.band_high
+        )
+        cache = self._fits[instrument.id][1]
+        if len(cache) >= _FITS_MAX:
+            cache.clear()
+        cache[price] = fits
+        return fits
 
     def _reject_reason(self, order: Order, instrument: Instrument, client: Client) -> str | None:
         if client.status != ACTIVE:
