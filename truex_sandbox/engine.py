@@ -951,9 +951,16 @@ class Exchange:
         else:
             rows[base].balance -= qty
             rows[quote].balance += notional - maker_fee
-        maker.fill_price = price if not maker.executed or maker.fill_price == price else None
-        maker.executed += qty
-        maker.executed_notional += notional
+        executed = maker.executed
+        if executed:
+            if maker.fill_price != price:
+                maker.fill_price = None
+            maker.executed = executed + qty
+            maker.executed_notional += notional
+        else:  # the first fill: qty itself (its hash is cached) rather than a fresh ZERO + qty
+            maker.fill_price = price
+            maker.executed = qty
+            maker.executed_notional = notional
         maker.update_timestamp = now
         rows = balances[taker.client_id]
         if taker.side == BUY:
@@ -962,9 +969,16 @@ class Exchange:
         else:
             rows[base].balance -= qty
             rows[quote].balance += notional - taker_fee
-        taker.fill_price = price if not taker.executed or taker.fill_price == price else None
-        taker.executed += qty
-        taker.executed_notional += notional
+        executed = taker.executed
+        if executed:
+            if taker.fill_price != price:
+                taker.fill_price = None
+            taker.executed = executed + qty
+            taker.executed_notional += notional
+        else:  # the first fill: qty itself (its hash is cached) rather than a fresh ZERO + qty
+            taker.fill_price = price
+            taker.executed = qty
+            taker.executed_notional = notional
         taker.update_timestamp = now
         balances[self._fee_client][quote].balance += maker_fee + taker_fee
         taker.leaves -= qty
