@@ -1026,17 +1026,22 @@ class Exchange:
         self._trades[instrument_id].append(taker_fill)
         self._last_trade[instrument_id] = taker_fill
 
-    def _work(self, order: Order, instrument: Instrument, now: int) -> None:
-        """Match a working order, then rest it (LIMIT GTC) or close it (filled / IOC / MARKET / STP)."""
-        book = self._books[instrument.id]
-        if order.side == BUY:
-            level = book.best(SELL)
-            crosses = level is not None and level.price <= order.price
-        else:
-            level = book.best(BUY)
-            crosses = level is not None and level.price >= order.price
+    def _work(self, order: Order, instrument: Instrument, now: int, crosses: bool | None = None) -> None:
+        """Match a working order, then rest it (LIMIT GTC) or close it (filled / IOC / MARKET / STP).
+
+        ``crosses``: whether the order crosses the opposite best level, when the caller has just looked.
+        """
+        if crosses is None:
+            book = self._books[instrument.id]
+            if order.side == BUY:
+                level = book.best(SELL)
+                crosses = level is not None and level.price <= order.price
+            else:
+                level = book.best(BUY)
+                crosses = level is not None and level.price >= order.price
         if not crosses and order.leaves > 0 and order.type != MARKET and order.tif != IOC:
-            book.add(order, now)  # rests at once: _match would find nothing to trade with
+            # Rests at once: _match would find nothing to trade with.
+            self._books[instrument.id].add(order, now)
             self._open[order.client_id][order.id] = order
             return
         stp_text = self._match(order, instrument, now) if crosses else None
@@ -1680,14 +1685,18 @@ class Exchange:
             # _set_hold of a new order: its hold was ZERO, the required hold is > 0.
             row.order_hold += required
             order.hold = required
-        if otype == LIMIT and tif == GTC:
-            # _work's first step, inlined: a LIMIT GTC order (leaves > 0) that does not cross rests at once.
+        if otype == LIMIT:
+            # _work's first step, inlined: a LIMIT GTC order (leaves > 0) that does not cross rests at once; _work
+            # is told whether the order crosses (no second look at the best level).
             book = self._books[instrument_id]
             level = book.best(SELL if buying else BUY)
-            if level is None or (level.price > price if buying else level.price < price):
+            crosses = level is not None and (level.price <= price if buying else level.price >= price)
+            if not crosses and tif == GTC:
                 book.add(order, now)
                 self._open[client_id][oid] = order
                 return order, True
+            self._work(order, instrument, now, crosses)
+            return order, True
         self._work(order, instrument, now)
         return order, True
 
