@@ -557,6 +557,37 @@ class Exchange:
 
     def _lifecycle(self, now: int) -> None:
         """The part of :meth:`_tick` after the clock read, when there is something to do."""
+        if (
+            self._house_dirty
+            and not self._active_transfers
+            and now < self._next_prune
+            and (sig := self._house_sig) is not None
+            and self._house_pending
+            and not self._house_full_scan
+            and (house := self._mm_client) is not None
+        ):
+            # What _advance -> _requote -> _house_state finds when nothing changed since the last re-quote that
+            # placed nothing (the common case after a house fill), without that call chain: the same inputs, read
+            # in the same order as _house_state and compared piece by piece with the state it recorded.
+            client = self._clients[house]
+            tiers = self._tiers
+            maker = tiers[client.maker_fee_tier].maker
+            taker = tiers[client.taker_fee_tier].taker
+            same = sig[0] == (taker if taker > maker else maker)
+            i = 1
+            if same:
+                for book, base, quote in self._house_watch:
+                    if (
+                        sig[i] != book.best_prices()
+                        or sig[i + 1] != base.balance - base.order_hold - base.transfer_hold
+                        or sig[i + 2] != quote.balance - quote.order_hold - quote.transfer_hold
+                    ):
+                        same = False
+                        break
+                    i += 3
+            if same and i == len(sig):
+                self._house_dirty = self._house_replenish
+                return
         if (self._active_transfers or self._house_dirty) and self._advance(now) and self._journaling:
             self._store.append(now, "advance", "{}")
         if now >= self._next_prune:
