@@ -557,6 +557,37 @@ class Exchange:
 
     def _lifecycle(self, now: int) -> None:
         """The part of :meth:`_tick` after the clock read, when there is something to do."""
+        if (
+            self._house_dirty
+            and not self._active_transfers
+            and now < self._next_prune
+            and (sig := self._house_sig) is not None
+            and self._house_pending
+            and not self._house_full_scan
+            and (house := self._mm_client) is not None
+        ):
+            # What _advance -> _requote -> _house_state finds when nothing changed since the last re-quote that
+            # placed nothing (the common case after a house fill), without that call chain: the same inputs, read
+            # in the same order as _house_state and compared piece by piece with the state it recorded.
+            client = self._clients[house]
+            tiers = self._tiers
+            maker = tiers[client.maker_fee_tier].maker
+            taker = tiers[client.taker_fee_tier].taker
+            same = sig[0] == (taker if taker > maker else maker)
+            i = 1
+            if same:
+                for book, base, quote in self._house_watch:
+                    if (
+                        sig[i] != book.best_prices()
+                        or sig[i + 1] != base.balance - base.order_hold - base.transfer_hold
+                        or sig[i + 2] != quote.balance - quote.order_hold - quote.transfer_hold
+                    ):
+                        same = False
+                        break
+                    i += 3
+            if same and i == len(sig):
+                self._house_dirty = self._house_replenish
+                return
         if (self._active_transfers or self._house_dirty) and self._advance(now) and self._journaling:
             self._store.append(now, "advance", "{}")
         if now >= self._next_prune:
@@ -951,9 +982,16 @@ class Exchange:
         else:
             rows[base].balance -= qty
             rows[quote].balance += notional - maker_fee
-        maker.fill_price = price if not maker.executed or maker.fill_price == price else None
-        maker.executed += qty
-        maker.executed_notional += notional
+        executed = maker.executed
+        if executed:
+            if maker.fill_price != price:
+                maker.fill_price = None
+            maker.executed = executed + qty
+            maker.executed_notional += notional
+        else:  # the first fill: qty itself (its hash is cached) rather than a fresh ZERO + qty
+            maker.fill_price = price
+            maker.executed = qty
+            maker.executed_notional = notional
         maker.update_timestamp = now
         rows = balances[taker.client_id]
         if taker.side == BUY:
@@ -962,9 +1000,16 @@ class Exchange:
         else:
             rows[base].balance -= qty
             rows[quote].balance += notional - taker_fee
-        taker.fill_price = price if not taker.executed or taker.fill_price == price else None
-        taker.executed += qty
-        taker.executed_notional += notional
+        executed = taker.executed
+        if executed:
+            if taker.fill_price != price:
+                taker.fill_price = None
+            taker.executed = executed + qty
+            taker.executed_notional += notional
+        else:  # the first fill: qty itself (its hash is cached) rather than a fresh ZERO + qty
+            taker.fill_price = price
+            taker.executed = qty
+            taker.executed_notional = notional
         taker.update_timestamp = now
         balances[self._fee_client][quote].balance += maker_fee + taker_fee
         taker.leaves -= qty
@@ -1012,17 +1057,22 @@ class Exchange:
         self._trades[instrument_id].append(taker_fill)
         self._last_trade[instrument_id] = taker_fill
 
-    def _work(self, order: Order, instrument: Instrument, now: int) -> None:
-        """Match a working order, then rest it (LIMIT GTC) or close it (filled / IOC / MARKET / STP)."""
-        book = self._books[instrument.id]
-        if order.side == BUY:
-            level = book.best(SELL)
-            crosses = level is not None and level.price <= order.price
-        else:
-            level = book.best(BUY)
-            crosses = level is not None and level.price >= order.price
+    def _work(self, order: Order, instrument: Instrument, now: int, crosses: bool | None = None) -> None:
+        """Match a working order, then rest it (LIMIT GTC) or close it (filled / IOC / MARKET / STP).
+
+        ``crosses``: whether the order crosses the opposite best level, when the caller has just looked.
+        """
+        if crosses is None:
+            book = self._books[instrument.id]
+            if order.side == BUY:
+                level = book.best(SELL)
+                crosses = level is not None and level.price <= order.price
+            else:
+                level = book.best(BUY)
+                crosses = level is not None and level.price >= order.price
         if not crosses and order.leaves > 0 and order.type != MARKET and order.tif != IOC:
-            book.add(order, now)  # rests at once: _match would find nothing to trade with
+            # Rests at once: _match would find nothing to trade with.
+            self._books[instrument.id].add(order, now)
             self._open[order.client_id][order.id] = order
             return
         stp_text = self._match(order, instrument, now) if crosses else None
@@ -1666,14 +1716,18 @@ class Exchange:
             # _set_hold of a new order: its hold was ZERO, the required hold is > 0.
             row.order_hold += required
             order.hold = required
-        if otype == LIMIT and tif == GTC:
-            # _work's first step, inlined: a LIMIT GTC order (leaves > 0) that does not cross rests at once.
+        if otype == LIMIT:
+            # _work's first step, inlined: a LIMIT GTC order (leaves > 0) that does not cross rests at once; _work
+            # is told whether the order crosses (no second look at the best level).
             book = self._books[instrument_id]
             level = book.best(SELL if buying else BUY)
-            if level is None or (level.price > price if buying else level.price < price):
+            crosses = level is not None and (level.price <= price if buying else level.price >= price)
+            if not crosses and tif == GTC:
                 book.add(order, now)
                 self._open[client_id][oid] = order
                 return order, True
+            self._work(order, instrument, now, crosses)
+            return order, True
         self._work(order, instrument, now)
         return order, True
 
