@@ -217,8 +217,9 @@ class Fill(NamedTuple):
     """One side of a trade, as the order-trades list shows it. A trade's public fields (match id, instrument,
     price, qty, timestamp) are those of its fills: the engine records a trade as its taker fill.
 
-    A tuple of immutable scalars: the garbage collector stops tracking it after its first collection (a slotted
-    class would be traversed by every full collection for as long as the fill is kept, 24 h).
+    A NamedTuple: cheap to build (no per-instance dict, no frozen-dataclass checks). CPython 3.11 untracks
+    only exact tuples from the garbage collector, not subclasses, so fills are still traversed by
+    collections; plain tuples read by index measured no faster here.
     """
 
     client_id: str
