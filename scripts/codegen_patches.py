@@ -176,11 +176,9 @@ UNSET_CHECK_PATCHED = "if _{{ property.python_name }} is UNSET:"
 
 def patched_property_macros() -> str:
     """property_macros.py.jinja testing ``is UNSET`` (one compare) instead of ``isinstance(x, Unset)``."""
-    from importlib.resources import files
-
-    source = (files("openapi_python_client") / "templates" / "property_templates" / "property_macros.py.jinja").read_text()  # fmt: skip
-    _require(source.count(UNSET_CHECK_ORIGINAL) == 1, "property_macros.py.jinja Unset check")
-    return source.replace(UNSET_CHECK_ORIGINAL, UNSET_CHECK_PATCHED)
+    return _replace_once(
+        "property_templates/property_macros.py.jinja", UNSET_CHECK_ORIGINAL, UNSET_CHECK_PATCHED
+    )
 
 
 ENUM_CONSTRUCT_ORIGINAL = "{{ property.class_info.name }}({{ source }})"
@@ -189,8 +187,15 @@ ENUM_CONSTRUCT_PATCHED = "{{ property.class_info.name }}.from_value({{ source }}
 
 def patched_enum_property() -> str:
     """enum_property.py.jinja parsing through ``OpenStrEnum.from_value`` (a dict lookup)."""
+    return _replace_once(
+        "property_templates/enum_property.py.jinja", ENUM_CONSTRUCT_ORIGINAL, ENUM_CONSTRUCT_PATCHED
+    )
+
+
+def _replace_once(template: str, original: str, patched: str) -> str:
+    """The generator's ``template`` with its one occurrence of ``original`` replaced (fails loudly otherwise)."""
     from importlib.resources import files
 
-    source = (files("openapi_python_client") / "templates" / "property_templates" / "enum_property.py.jinja").read_text()  # fmt: skip
-    _require(source.count(ENUM_CONSTRUCT_ORIGINAL) == 1, "enum_property.py.jinja construct_function")
-    return source.replace(ENUM_CONSTRUCT_ORIGINAL, ENUM_CONSTRUCT_PATCHED)
+    source = (files("openapi_python_client") / "templates").joinpath(*template.split("/")).read_text()
+    _require(source.count(original) == 1, f"{template}: {original!r}")
+    return source.replace(original, patched)

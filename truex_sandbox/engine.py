@@ -975,42 +975,8 @@ class Exchange:
         taker_fee = notional * taker_rate
         base, quote = instrument.base_asset_id, instrument.quote_asset_id
         balances = self._balances
-        rows = balances[maker.client_id]
-        if maker.side == BUY:
-            rows[quote].balance -= notional + maker_fee
-            rows[base].balance += qty
-        else:
-            rows[base].balance -= qty
-            rows[quote].balance += notional - maker_fee
-        executed = maker.executed
-        if executed:
-            if maker.fill_price != price:
-                maker.fill_price = None
-            maker.executed = executed + qty
-            maker.executed_notional += notional
-        else:  # the first fill: qty itself (its hash is cached) rather than a fresh ZERO + qty
-            maker.fill_price = price
-            maker.executed = qty
-            maker.executed_notional = notional
-        maker.update_timestamp = now
-        rows = balances[taker.client_id]
-        if taker.side == BUY:
-            rows[quote].balance -= notional + taker_fee
-            rows[base].balance += qty
-        else:
-            rows[base].balance -= qty
-            rows[quote].balance += notional - taker_fee
-        executed = taker.executed
-        if executed:
-            if taker.fill_price != price:
-                taker.fill_price = None
-            taker.executed = executed + qty
-            taker.executed_notional += notional
-        else:  # the first fill: qty itself (its hash is cached) rather than a fresh ZERO + qty
-            taker.fill_price = price
-            taker.executed = qty
-            taker.executed_notional = notional
-        taker.update_timestamp = now
+        _settle_fill(maker, balances[maker.client_id], base, quote, qty, price, notional, maker_fee, now)
+        _settle_fill(taker, balances[taker.client_id], base, quote, qty, price, notional, taker_fee, now)
         balances[self._fee_client][quote].balance += maker_fee + taker_fee
         taker.leaves -= qty
         book.set_leaves(maker, maker.leaves - qty, now)
@@ -2364,3 +2330,34 @@ def _parse_query(query: str | None) -> Callable[[Order], bool] | None:
         return True
 
     return predicate
+
+
+def _settle_fill(
+    order: Order,
+    rows: dict[str, Balance],
+    base: str,
+    quote: str,
+    qty: Decimal,
+    price: Decimal,
+    notional: Decimal,
+    fee: Decimal,
+    now: int,
+) -> None:
+    """One side of a fill: its client's balances (fee included) and the order's executed figures."""
+    if order.side == BUY:
+        rows[quote].balance -= notional + fee
+        rows[base].balance += qty
+    else:
+        rows[base].balance -= qty
+        rows[quote].balance += notional - fee
+    executed = order.executed
+    if executed:
+        if order.fill_price != price:
+            order.fill_price = None
+        order.executed = executed + qty
+        order.executed_notional += notional
+    else:  # the first fill: qty itself (its hash is cached) rather than a fresh ZERO + qty
+        order.fill_price = price
+        order.executed = qty
+        order.executed_notional = notional
+    order.update_timestamp = now
