@@ -97,7 +97,9 @@ def test_the_open_enum_docstring_example_holds() -> None:
     assert result.attempted >= 2 and result.failed == 0
 
 
-def test_the_parse_speed_patches_fail_loudly_when_their_templates_move(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_parse_speed_patches_fail_loudly_when_their_templates_move(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     sys.path.insert(0, str(SCRIPTS))
     try:
         patches = importlib.import_module("codegen_patches")
@@ -106,9 +108,15 @@ def test_the_parse_speed_patches_fail_loudly_when_their_templates_move(monkeypat
     assert ".from_value(" in patches.patched_enum_property()
     assert " is UNSET:" in patches.patched_property_macros()
     assert "if TYPE_CHECKING:" not in patches.patched_model_template()
-    monkeypatch.setattr(patches, "ENUM_CONSTRUCT_ORIGINAL", "{{ property.class_info.name }}.parse({{ source }})")
+    monkeypatch.setattr(
+        patches, "ENUM_CONSTRUCT_ORIGINAL", "{{ property.class_info.name }}.parse({{ source }})"
+    )
     monkeypatch.setattr(patches, "UNSET_CHECK_ORIGINAL", "if _x is Unset:")
     monkeypatch.setattr(patches, "MODEL_METHOD_LAZY", "        {{ lazy_import }}\n")
-    for patch in (patches.patched_enum_property, patches.patched_property_macros, patches.patched_model_template):
+    for patch in (
+        patches.patched_enum_property,
+        patches.patched_property_macros,
+        patches.patched_model_template,
+    ):
         with pytest.raises(patches.GeneratorInternalsChanged):
             patch()
