@@ -126,18 +126,6 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @lru_cache(maxsize=256)
-def _field_kinds(cls: type, annotation: str) -> tuple[tuple[type[Enum], ...], bool]:
-    """The enum classes an attrs field annotation names, and whether it is a Decimal field."""
-    namespace = vars(sys.modules[cls.__module__])
-    enums = tuple(
-        t
-        for t in (namespace.get(n) for n in _NAME.findall(annotation))
-        if isinstance(t, type) and issubclass(t, Enum)
-    )
-    return enums, "Decimal" in _NAME.findall(annotation)
-
-
-@lru_cache(maxsize=256)
 def _model_plan(cls: type) -> tuple[tuple[str, tuple[type[Enum], ...], bool, bool], ...]:
     """Per generated model class, once: (field, enums it takes, whether Decimal, whether it may nest a model)."""
     namespace = vars(sys.modules[cls.__module__])
@@ -145,10 +133,12 @@ def _model_plan(cls: type) -> tuple[tuple[str, tuple[type[Enum], ...], bool, boo
     for field in attrs.fields(cls):
         if not field.init:
             continue  # additional_properties
-        annotation = field.type if isinstance(field.type, str) else str(field.type)
-        enums, decimal = _field_kinds(cls, annotation)
-        nested = any(_may_be_model(namespace, name) for name in _NAME.findall(annotation))
-        plan.append((field.name, enums, decimal, nested))
+        names = _NAME.findall(field.type if isinstance(field.type, str) else str(field.type))
+        enums = tuple(
+            t for t in (namespace.get(n) for n in names) if isinstance(t, type) and issubclass(t, Enum)
+        )
+        nested = any(_may_be_model(namespace, name) for name in names)
+        plan.append((field.name, enums, "Decimal" in names, nested))
     return tuple(plan)
 
 
