@@ -2,7 +2,8 @@
 # Contract tests against a served sandbox: `truex-sandbox` under uvicorn on a free loopback port, then the
 # `schemathesis run` CLI over every operation of the spec it serves, with every check, signed requests
 # (tests/contract/hooks.py) and the settings of schemathesis.toml (deterministic, bounded). A short control
-# run with a wrong secret must fail first. JUnit report: reports/contract-junit.xml. The server is stopped
+# run with a wrong secret must fail first. JUnit reports: reports/contract-junit.xml (the /v1/cefi base),
+# reports/contract-legacy-junit.xml (the deprecated singular twins, under /api/v1). The server is stopped
 # whatever happens.
 #
 #   scripts/contract.sh [extra `schemathesis run` options]      (make contract)
@@ -15,9 +16,10 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 REPORTS=reports
 JUNIT=$REPORTS/contract-junit.xml
+LEGACY_JUNIT=$REPORTS/contract-legacy-junit.xml
 CONTRACT_TIMEOUT=${CONTRACT_TIMEOUT:-170}
 mkdir -p "$REPORTS"
-rm -f "$JUNIT"
+rm -f "$JUNIT" "$LEGACY_JUNIT"
 
 LOG=$(mktemp "${TMPDIR:-/tmp}/truex-sandbox.XXXXXX")
 SERVER_PID=""
@@ -72,20 +74,22 @@ fi
 echo "contract: sandbox at $BASE (pid $SERVER_PID), signing as client $CLIENT_ID"
 
 # Every schemathesis call: signed by tests/contract/hooks.py with the credentials given, bounded in time.
+# The spec's paths are relative to a server base: --url says which base the run exercises (never the
+# spec's first server, which is production).
 st_run() {
-    local secret=$1
-    shift
+    local secret=$1 base=$2
+    shift 2
     TRUEX_API_KEY="$KEY_ID" TRUEX_API_SECRET="$secret" TRUEX_CLIENT_ID="$CLIENT_ID" \
         PYTHONPATH="tests${PYTHONPATH:+:$PYTHONPATH}" SCHEMATHESIS_HOOKS=contract.hooks \
         timeout --kill-after=10 "$CONTRACT_TIMEOUT" \
-        "$BIN/schemathesis" --config-file schemathesis.toml run "$BASE/api/v1/openapi.json" \
-        --checks all --workers 1 --no-color "$@"
+        "$BIN/schemathesis" --config-file schemathesis.toml run "$BASE/v1/cefi/openapi.json" \
+        --url "$BASE$base" --checks all --workers 1 --no-color "$@"
 }
 
 # Control: the same run signing with a wrong secret must fail (exit 1), else the hooks are not loaded or
 # the checks would let a broken signer through. Two signed operations, examples only: a few seconds.
 control=0
-st_run "not-$SECRET" --phases examples --include-operation-id list_balances \
+st_run "not-$SECRET" /v1/cefi --phases examples --include-operation-id list_balances \
     --include-operation-id create_order >"$REPORTS/contract-control.log" 2>&1 || control=$?
 if [[ $control -ne 1 ]]; then
     echo "contract: the control run with a wrong secret did not fail (exit $control):" >&2
@@ -94,12 +98,23 @@ if [[ $control -ne 1 ]]; then
 fi
 echo "contract: control run with a wrong secret failed as it must ($REPORTS/contract-control.log)"
 
+# The current base serves every operation but the deprecated singular twins, which live only under the
+# legacy base: two runs, each against the base that serves its operations.
 status=0
-st_run "$SECRET" \
+st_run "$SECRET" /v1/cefi \
+    --exclude-deprecated \
     --phases examples,coverage,fuzzing,stateful \
     --max-failures 50 \
     --report junit --report-junit-path "$JUNIT" \
     "$@" || status=$?
+if [[ $status -eq 0 ]]; then
+    st_run "$SECRET" /api/v1 \
+        --include-by '/deprecated == true' \
+        --phases examples,coverage,fuzzing,stateful \
+        --max-failures 50 \
+        --report junit --report-junit-path "$LEGACY_JUNIT" \
+        "$@" || status=$?
+fi
 
 if [[ $status -eq 124 || $status -eq 137 ]]; then
     echo "contract: schemathesis did not finish within ${CONTRACT_TIMEOUT} s" >&2

@@ -53,7 +53,7 @@ def main() -> int:
     exchange = Exchange()
     keys = {key.label: key for key in exchange.seed.api_keys}
     with serve_in_thread(create_app(exchange)) as server:
-        print(f"{DIM}sandbox serving {server.base_url}/api/v1/ (in-process){RESET}")
+        print(f"{DIM}sandbox serving {server.base_url}/v1/cefi/ (in-process){RESET}")
 
         def connect(mnemonic: str) -> Truex:
             key = keys[mnemonic]

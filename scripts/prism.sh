@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Contract test of the client against Stoplight Prism mocks of openapi/truex.yaml (make contract-prism).
 #
-# Starts `prism mock` twice on free loopback ports - static (the spec's examples) and dynamic
+# Starts `prism mock` (on the spec with each path under its base, scripts/prism_spec.py) twice on free loopback ports - static (the spec's examples) and dynamic
 # (`-d --seed`, values generated from the schemas, the same on every run) - waits for "Prism is
 # listening", runs tests/test_prism.py with TRUEX_PRISM_URL / TRUEX_PRISM_DYNAMIC_URL set, and stops
 # both servers on exit. Needs node_modules (npm ci, done by `make contract-prism`) and .venv.
@@ -15,7 +15,6 @@ cd "$(dirname "$0")/.."
 PRISM=node_modules/.bin/prism
 PYTEST=${PYTEST:-.venv/bin/pytest}
 PYTHON=${PYTHON:-.venv/bin/python}
-SPEC=openapi/truex.yaml
 SEED=${PRISM_SEED:-20260123}
 START_TIMEOUT=${PRISM_START_TIMEOUT:-60}
 
@@ -30,6 +29,9 @@ fi
 
 VERSION=$("$PRISM" --version)
 LOGS=$(mktemp -d "${TMPDIR:-/tmp}/truex-prism.XXXXXX")
+# Prism serves paths as written, ignoring a server's base path: give it the spec with every path under its base.
+SPEC=$LOGS/truex-prism.json
+"$PYTHON" scripts/prism_spec.py "$SPEC"
 PIDS=()
 
 stop() {
@@ -66,7 +68,7 @@ found = re.search(r"Prism is listening on (http://\S+)\n", text)  # a complete l
 if not found:
     sys.exit(1)
 try:
-    urllib.request.urlopen(found.group(1) + "/api/v1/health", timeout=2).close()
+    urllib.request.urlopen(found.group(1) + "/health", timeout=2).close()
 except urllib.error.HTTPError:
     pass  # an HTTP answer is an answer
 except OSError:

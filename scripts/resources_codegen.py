@@ -14,6 +14,7 @@ import keyword
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 # Tag -> attribute on the client (`client.market.quotes()`), and the resource class name.
 TAG_ATTRS = {
@@ -151,13 +152,36 @@ def _model_fields(models_dir: Path, model: str) -> list[tuple[str, str, bool]]:
     raise CodegenError(f"model {model} not found in {models_dir}")
 
 
-def _operations(spec: Spec) -> list[tuple[str, str, dict[str, Any]]]:
+def _operations(spec: Spec) -> list[tuple[str, str, dict[str, Any], tuple[str, ...]]]:
+    """(METHOD, path relative to the base, operation, the base paths it is served under)."""
     out = []
     for path, item in spec.data["paths"].items():
         for method in HTTP_METHODS:
             if method in item:
-                out.append((method.upper(), path, item[method]))
+                op = item[method]
+                servers = op.get("servers") or item.get("servers") or spec.data["servers"]
+                out.append((method.upper(), path, op, _base_paths(servers)))
     return out
+
+
+def _base_paths(servers: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The distinct URL paths of ``servers``, each variable expanded to its default, then its enum values.
+
+    ``https://api.truex.co{base}`` with ``base`` in (/v1/cefi, /api/v1) gives ("/v1/cefi", "/api/v1").
+    """
+    found: list[str] = []
+    for server in servers:
+        urls = [server["url"]]
+        for name, var in server.get("variables", {}).items():
+            values = [var["default"], *(v for v in var.get("enum", ()) if v != var["default"])]
+            urls = [u.replace("{" + name + "}", v) for u in urls for v in values]
+        for url in urls:
+            base = urlsplit(url).path.rstrip("/")
+            if base not in found:
+                found.append(base)
+    if not found:
+        raise CodegenError("the spec names no server, so no base path")
+    return tuple(found)
 
 
 def _response(spec: Spec, op: dict[str, Any]) -> tuple[str, str | None, str]:
@@ -221,7 +245,7 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
     }
     model_names = set(model_modules)
 
-    for method, path, op in _operations(spec):
+    for method, path, op, bases in _operations(spec):
         oid = op["operationId"]
         tag = op["tags"][0]
         if tag not in TAG_ATTRS:
@@ -236,7 +260,7 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
         if "requestBody" in op:
             request_schema = spec.resolve(op["requestBody"]["content"]["application/json"]["schema"])
         table_lines.append(
-            f"    {oid!r}: Operation(id={oid!r}, method={method!r}, path={path!r}, tag={tag!r}, "
+            f"    {oid!r}: Operation(id={oid!r}, method={method!r}, path={path!r}, bases={bases!r}, tag={tag!r}, "
             f"sdk_method={op['x-sdk-method']!r}, deprecated={bool(op.get('deprecated'))!r}, "
             f"replacement={op.get('x-replacement')!r}, public={op.get('security') == []!r}, "
             f"paginated={paginated!r}, offset={'skip' in names!r}, idempotency_key={idem!r}, "

@@ -143,3 +143,27 @@ def test_help_does_not_need_the_network() -> None:
         [sys.executable, "-m", "truex_ext.cli", "--help"], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0 and "order" in done.stdout and "--base-url" in done.stdout
+
+
+def test_env_picks_a_documented_environment_and_base_url_wins() -> None:
+    seen: list[dict[str, Any]] = []
+
+    def factory(**kwargs: Any) -> Truex:
+        seen.append(kwargs)
+        return Truex(environ={}, **kwargs)
+
+    for argv in (["--env", "prod"], ["--env", "uat", "--base-url", "http://127.0.0.1:9/v1/cefi"]):
+        main([*argv, "health"], out=io.StringIO(), err=io.StringIO(), client_factory=factory)
+    assert (seen[0]["environment"], seen[0]["base_url"]) == ("prod", None)
+    assert (seen[1]["environment"], seen[1]["base_url"]) == ("uat", "http://127.0.0.1:9/v1/cefi")
+    err = io.StringIO()
+    with pytest.raises(SystemExit) as info:
+        main(["--env", "staging", "health"], out=io.StringIO(), err=err)
+    assert info.value.code == 2
+
+
+def test_a_base_url_without_scheme_is_a_usage_error_naming_the_fix() -> None:
+    err = io.StringIO()
+    code = main(["--base-url", "127.0.0.1:8765", "health"], out=io.StringIO(), err=err)
+    assert code == 2
+    assert "did you mean 'http://127.0.0.1:8765'" in err.getvalue()

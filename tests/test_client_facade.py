@@ -423,14 +423,14 @@ def transfer_new(**overrides: Any) -> TransferNew:
 def test_configured_from_arguments(h: Harness, server: Server) -> None:
     client = h.make(base_url="http://exchange.test:9742/", api_version=ApiVersion.V2024_01_01)
     assert (client.base_url, client.api_version, client.client_id) == (
-        "http://exchange.test:9742",
+        "http://exchange.test:9742/v1/cefi",
         V2024,
         CID,
     )
     server.queue(respond(200, [order()]))
     h.items(lambda c: c.orders.active(), client)
     sent = server.requests[0]
-    assert str(sent.url).startswith("http://exchange.test:9742/api/v1/orders/active")
+    assert str(sent.url).startswith("http://exchange.test:9742/v1/cefi/orders/active")
     assert sent.headers["x-truex-version"] == V2024
     assert sent.headers["x-truex-auth-token"] == KEY
     assert sent.headers["x-truex-auth-userid"] == CID
@@ -445,7 +445,7 @@ def test_configured_from_the_environment(h: Harness, server: Server) -> None:
         "TRUEX_API_VERSION": V2024,
     }
     client = h.make(credentials=False, environ=environ)
-    assert (client.base_url, client.api_version, client.client_id) == ("http://env.test", V2024, "42")
+    assert (client.base_url, client.api_version, client.client_id) == ("http://env.test/v1/cefi", V2024, "42")
     server.queue(respond(200, [order()]))
     h.items(lambda c: c.orders.active(), client)
     sent = server.requests[0]
@@ -485,7 +485,7 @@ def test_environment_values_are_stripped(h: Harness, server: Server) -> None:
 
 def test_the_defaults_are_the_sandbox_and_v2026(h: Harness, server: Server) -> None:
     client = h.make()
-    assert client.base_url == "http://127.0.0.1:8765"
+    assert client.base_url == "http://127.0.0.1:8765/v1/cefi"
     assert client.api_version == V2026
 
 
@@ -558,10 +558,10 @@ def test_every_request_is_signed_over_the_exact_bytes_sent(h: Harness, server: S
     h.run(lambda c: c.orders.modify(id="799477895858487977", info=modify_info()))
 
     assert server.paths() == [
-        "POST /api/v1/orders",
-        "DELETE /api/v1/orders/799477895858487977",
-        "GET /api/v1/orders/list",
-        "PATCH /api/v1/orders",
+        "POST /v1/cefi/orders",
+        "DELETE /v1/cefi/orders/799477895858487977",
+        "GET /v1/cefi/orders/list",
+        "PATCH /v1/cefi/orders",
     ]
     for sent in server.requests:
         assert sent.headers["x-truex-version"] == V2026
@@ -702,7 +702,7 @@ def test_every_non_2xx_becomes_its_typed_error(
         "title": "Something",
         "status": status,
         "detail": "order 42 says no",
-        "instance": "/api/v1/orders/status/42",
+        "instance": "/v1/cefi/orders/status/42",
         "extensions": {"reason": "because"},
     }
     server.queue(
@@ -722,14 +722,14 @@ def test_every_non_2xx_becomes_its_typed_error(
         status,
         "req-123",
         "GET",
-        "/api/v1/orders/status/42",
+        "/v1/cefi/orders/status/42",
     )
     assert err.problem is not None
     assert (err.problem.type, err.problem.title, err.problem.detail, err.problem.instance) == (
         "https://truex.co/problems/x",
         "Something",
         "order 42 says no",
-        "/api/v1/orders/status/42",
+        "/v1/cefi/orders/status/42",
     )
     assert err.problem.extensions == {"reason": "because"}
     assert "order 42 says no" in str(err) and "req-123" in str(err)
@@ -799,7 +799,7 @@ def test_a_deprecated_operation_warns_even_when_the_server_fails(h: Harness, ser
     assert len(record) == 1
     message = str(record[0].message)
     assert "POST /api/v1/order is deprecated" in message
-    assert "POST /api/v1/orders" in message and "create" in message  # its replacement
+    assert "POST /v1/cefi/orders" in message and "create" in message  # its replacement
     assert issubclass(record[0].category, FutureWarning)
     assert record[0].filename == __file__  # points at the caller, not at the SDK
     assert server.paths() == ["POST /api/v1/order"]
@@ -807,7 +807,9 @@ def test_a_deprecated_operation_warns_even_when_the_server_fails(h: Harness, ser
 
 def test_a_deprecated_list_operation_warns_when_called(h: Harness, server: Server) -> None:
     server.queue(page([order()]))
-    with pytest.warns(TruexDeprecationWarning, match=r"GET /api/v1/order/active .*GET /api/v1/orders/active"):
+    with pytest.warns(
+        TruexDeprecationWarning, match=r"GET /api/v1/order/active .*GET /v1/cefi/orders/active"
+    ):
         paginator = h.client.orders.active_deprecated()
     assert server.requests == []
     assert len(h.items(lambda c: paginator)) == 1
@@ -832,8 +834,8 @@ def test_deprecation_headers_warn_once_per_method_and_path(h: Harness, server: S
         h.run(lambda c: c.orders.cancel(ref_id="2"))  # another URL, the same method + path template
     ours = [w for w in record if issubclass(w.category, TruexDeprecationWarning)]
     assert [str(w.message).split(" is ")[0] for w in ours] == [
-        "GET /api/v1/orders/active",
-        "DELETE /api/v1/orders/{ref_id}",
+        "GET /v1/cefi/orders/active",
+        "DELETE /v1/cefi/orders/{ref_id}",
     ]
     assert "since 2026-01-01" in str(ours[0].message)
     assert "removed on 2026-08-05" in str(ours[0].message)
@@ -882,7 +884,7 @@ def test_cursor_pages_keep_the_filters(h: Harness, server: Server) -> None:
         {"query": "side=BUY", "size": "2", "cursor": "c2"},
         {"query": "side=BUY", "size": "2", "cursor": "c3"},
     ]
-    assert all(r.url.path == "/api/v1/orders/list" for r in server.requests)
+    assert all(r.url.path == "/v1/cefi/orders/list" for r in server.requests)
 
 
 def test_a_cursor_page_drops_the_starting_offset(h: Harness, server: Server) -> None:
@@ -1152,7 +1154,7 @@ def test_a_timeout_is_an_api_timeout_error(h: Harness, server: Server) -> None:
     server.default = httpx.ReadTimeout("slow")
     with pytest.raises(APITimeoutError) as info:
         h.run(lambda c: c.orders.cancel(ref_id="1"))
-    assert (info.value.method, info.value.url) == ("DELETE", "/api/v1/orders/1")
+    assert (info.value.method, info.value.url) == ("DELETE", "/v1/cefi/orders/1")
 
 
 # --- money ----------------------------------------------------------------------------------------
@@ -1361,12 +1363,12 @@ def test_each_request_is_logged_with_its_path_template(
     h.run(lambda c: c.orders.cancel(ref_id="799477895858487977"))
     records = [r for r in caplog.records if r.name == "truex" and hasattr(r, "path_template")]
     assert [(r.http_method, r.path_template, r.status_code, r.request_id) for r in records] == [  # type: ignore[attr-defined]
-        ("DELETE", "/api/v1/orders/{ref_id}", 503, "r-1"),
-        ("DELETE", "/api/v1/orders/{ref_id}", 200, "r-2"),
+        ("DELETE", "/v1/cefi/orders/{ref_id}", 503, "r-1"),
+        ("DELETE", "/v1/cefi/orders/{ref_id}", 200, "r-2"),
     ]
     assert all(isinstance(r.elapsed_ms, float) and r.elapsed_ms >= 0 for r in records)  # type: ignore[attr-defined]
     assert all("799477895858487977" not in r.getMessage() for r in records)
-    assert "DELETE /api/v1/orders/{ref_id} -> 200 (request id r-2" in records[-1].getMessage()
+    assert "DELETE /v1/cefi/orders/{ref_id} -> 200 (request id r-2" in records[-1].getMessage()
 
 
 def test_a_failed_call_is_logged_with_its_status(
@@ -1444,7 +1446,7 @@ def test_the_secret_never_leaks(
     for rec in caplog.records:
         seen += [rec.getMessage(), rec.exc_text or "", repr(rec.__dict__)]
     seen.append(capsys.readouterr().err)
-    assert any("/api/v1/orders/{ref_id}" in s for s in seen)  # the run was logged ...
+    assert any("/v1/cefi/orders/{ref_id}" in s for s in seen)  # the run was logged ...
     assert "DEBUG" in seen[-1] or "INFO" in seen[-1]  # ... and TRUEX_LOG=debug printed it
     leaks = [s for s in seen if sentinel in s]
     assert leaks == []
@@ -1468,7 +1470,7 @@ def test_a_2xx_body_off_the_spec_is_a_validation_error(h: Harness, server: Serve
     server.queue(respond(200, content=content))
     with pytest.raises(APIResponseValidationError, match="create_order") as info:
         h.run(lambda c: c.orders.create(info=new_order(), external_id="e"))
-    assert (info.value.method, info.value.url) == ("POST", "/api/v1/orders")
+    assert (info.value.method, info.value.url) == ("POST", "/v1/cefi/orders")
     assert len(server.requests) == 1  # a body that does not parse is not retried
 
 
@@ -1545,3 +1547,110 @@ def test_any_2xx_body_parses_or_is_a_validation_error(mode: str, body: Any) -> N
         assert isinstance(result, Order)
     finally:
         harness.shutdown()
+
+
+# --- bases and environments (docs v1.0.5: /v1/cefi, the legacy /api/v1) -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "sent"),
+    [
+        ("http://exchange.test", "/v1/cefi/health"),
+        ("http://exchange.test/", "/v1/cefi/health"),
+        ("http://exchange.test/v1/cefi", "/v1/cefi/health"),
+        ("http://exchange.test/v1/cefi/", "/v1/cefi/health"),
+        ("http://exchange.test/api/v1", "/api/v1/health"),
+        ("http://exchange.test/api/v1/", "/api/v1/health"),
+        ("http://exchange.test/gateway/v1/cefi", "/gateway/v1/cefi/health"),
+    ],
+)
+def test_a_base_url_is_understood_with_or_without_its_base_and_never_doubled(
+    h: Harness, server: Server, given: str, sent: str
+) -> None:
+    client = h.make(base_url=given)
+    server.queue(one(HEALTH))
+    h.run(lambda c: c.service.health(), client)
+    assert server.requests[0].url.path == sent
+    assert client.base_url == "http://exchange.test" + sent.removesuffix("/health")
+
+
+def test_paths_are_signed_as_sent_under_either_base(h: Harness, server: Server) -> None:
+    for base in ("http://exchange.test/v1/cefi", "http://exchange.test/api/v1"):
+        server.queue(one(order()))
+        h.run(lambda c: c.orders.cancel(ref_id="799477895858487977"), h.make(base_url=base))
+    assert server.paths() == [
+        "DELETE /v1/cefi/orders/799477895858487977",
+        "DELETE /api/v1/orders/799477895858487977",
+    ]
+    assert server.bad_signatures == []  # the mock re-signs the path it received, base included
+
+
+def test_signature_vectors_of_both_bases() -> None:
+    # FACTS-v105-WS A.2: the v1.0.4 rule over the path as sent, prefix included.
+    assert (
+        sign("my-secret", 1700000000, "GET", "/api/v1/balances")
+        == "dAqHLoKABrri1KMovRuLdM8+u1W10gIEX/RjIrxWqD0="
+    )
+    assert (
+        sign("my-secret", 1700000000, "GET", "/v1/cefi/balances")
+        == "W5AFg4IU5+08peSBivRb3XrNlXuoXTmCuBV4cBRmqM8="
+    )
+    assert (
+        sign("my-secret", 1700000000, "DELETE", "/v1/cefi/orders/799477895858487977")
+        == "OsgVt31/z7r8x+7u7rbk5ejPnnpwRuIhIYk4EASpwCY="
+    )
+
+
+def test_a_twin_goes_to_the_legacy_base_whatever_the_client_uses(h: Harness, server: Server) -> None:
+    server.queue(one(order()), one(order()))
+    with pytest.warns(
+        TruexDeprecationWarning, match=r"POST /api/v1/order is deprecated; use POST /v1/cefi/orders"
+    ):
+        h.run(lambda c: c.orders.create_deprecated(info=new_order()))
+    h.run(lambda c: c.orders.create(info=new_order()))
+    assert server.paths() == ["POST /api/v1/order", "POST /v1/cefi/orders"]
+    assert server.bad_signatures == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "environ", "expected"),
+    [
+        ({}, {}, "http://127.0.0.1:8765/v1/cefi"),
+        ({"environment": "prod"}, {}, "https://api.truex.co/v1/cefi"),
+        ({"environment": "UAT"}, {}, "https://api.uat.truex.co/v1/cefi"),
+        ({}, {"TRUEX_ENVIRONMENT": "prod"}, "https://api.truex.co/v1/cefi"),
+        ({"environment": "sandbox"}, {"TRUEX_ENVIRONMENT": "prod"}, "http://127.0.0.1:8765/v1/cefi"),
+        ({"environment": "prod", "base_url": "http://mine.test"}, {}, "http://mine.test/v1/cefi"),
+        (
+            {},
+            {"TRUEX_ENVIRONMENT": "prod", "TRUEX_BASE_URL": "http://mine.test/api/v1"},
+            "http://mine.test/api/v1",
+        ),
+    ],
+)
+def test_environments_map_to_the_documented_urls_and_a_base_url_wins(
+    h: Harness, kwargs: dict[str, str], environ: dict[str, str], expected: str
+) -> None:
+    assert h.make(environ=environ, **kwargs).base_url == expected
+
+
+def test_an_unknown_environment_lists_the_valid_ones(h: Harness) -> None:
+    with pytest.raises(
+        ValueError, match="'staging' does not exist; valid environments: 'sandbox', 'uat', 'prod'"
+    ):
+        h.make(environment="staging")
+    with pytest.raises(ValueError, match="valid environments"):
+        h.make(environ={"TRUEX_ENVIRONMENT": "production"})
+
+
+@pytest.mark.parametrize(
+    "bad", ["127.0.0.1:8765", "api.truex.co/v1/cefi", "ftp://x.test", "http://x.test/v1/cefi?a=1"]
+)
+def test_a_base_url_that_is_not_an_http_url_is_a_configuration_error(
+    h: Harness, server: Server, bad: str
+) -> None:
+    with pytest.raises(ValueError, match="base_url") as info:
+        h.make(base_url=bad)
+    if "://" not in bad:
+        assert f"did you mean 'http://{bad}'" in str(info.value)
+    assert server.requests == []  # refused at construction: nothing sent, nothing retried

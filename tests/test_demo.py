@@ -34,7 +34,7 @@ def test_demo_runs_the_whole_session(capsys: pytest.CaptureFixture[str]) -> None
         "CANCEL_PENDING",
         "CANCELED",
         "page 2",
-        "is deprecated; use GET /api/v1/orders/active",
+        "is deprecated; use GET /v1/cefi/orders/active",
         "client_id: must match pattern",
         "qty: must be a decimal.Decimal",
         "violations                   none",

@@ -139,7 +139,10 @@ def test_warns_once_per_method_and_template_with_full_message() -> None:
     with warnings.catch_warnings(record=True) as caught:
         # "always" disables Python's own once-per-location dedup, so only our registry can suppress.
         warnings.simplefilter("always")
-        assert warn_deprecated("get", "/api/v1/order", info, replacement="GET /api/v1/orders") is True
+        assert (
+            warn_deprecated("get", "/api/v1/order", info, replacement="GET /api/v1/orders", now=JAN_1_2026)
+            is True
+        )
         assert warn_deprecated("GET", "/api/v1/order", info, replacement="GET /api/v1/orders") is False
         assert warn_deprecated("GET", "/api/v1/asset", info) is True
         assert warn_deprecated("DELETE", "/api/v1/order", info) is True
@@ -147,6 +150,16 @@ def test_warns_once_per_method_and_template_with_full_message() -> None:
     assert str(caught[0].message) == (
         "GET /api/v1/order is deprecated since 2026-01-01; it will be removed on 2026-08-05; "
         "use GET /api/v1/orders instead."
+    )
+
+
+def test_a_sunset_that_has_passed_says_so() -> None:
+    info = DeprecationInfo(deprecated_at=JAN_1_2026, sunset=AUG_5_2026)
+    with pytest.warns(TruexDeprecationWarning) as caught:
+        warn_deprecated("GET", "/api/v1/orders", info, "GET /v1/cefi/orders", now=AUG_5_2026)
+    assert str(caught[0].message) == (
+        "GET /api/v1/orders is deprecated since 2026-01-01; its removal date, 2026-08-05, has passed: it may "
+        "stop working at any time; use GET /v1/cefi/orders instead."
     )
 
 

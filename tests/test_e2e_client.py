@@ -81,6 +81,7 @@ from truex_ext import (
 )
 from truex_ext._resources import OPERATIONS
 from truex_ext.deprecation import reset_warning_registry
+from truex_ext.endpoints import BASES, CURRENT_BASE, LEGACY_BASE
 from truex_ext.operations import Operation
 from truex_sandbox.app import create_app
 from truex_sandbox.engine import Exchange
@@ -189,8 +190,8 @@ class Wire(httpx.BaseTransport, httpx.AsyncBaseTransport):
 _TLS = ssl.create_default_context()
 
 
-def path_pattern(op: Operation) -> re.Pattern[str]:
-    return re.compile("^" + re.sub(r"\\\{[a-z_]+\\\}", "[^/]+", re.escape(op.path)) + "$")
+def path_pattern(op: Operation, base: str = CURRENT_BASE) -> re.Pattern[str]:
+    return re.compile("^" + re.sub(r"\\\{[a-z_]+\\\}", "[^/]+", re.escape(base + op.path)) + "$")
 
 
 # --- the sandbox and the sessions on it -----------------------------------------------------------
@@ -276,6 +277,7 @@ class World:
         user: str = "ALICE",
         *,
         wire: Wire | None = None,
+        base: str = "",
         **options: Any,
     ) -> AsyncIterator[Session]:
         wire = wire or Wire()
@@ -284,7 +286,7 @@ class World:
             "api_key": key.key_id,
             "api_secret": key.secret,
             "client_id": self.ids[user],
-            "base_url": self.base_url,
+            "base_url": self.base_url + base,
             "api_version": version,
             "environ": {},
             "transport": wire,
@@ -647,25 +649,31 @@ def test_every_operation_of_the_spec_has_a_case() -> None:
 
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("base", BASES)
 @pytest.mark.parametrize("op_id", sorted(OPERATIONS))
-async def test_every_operation(world: World, op_id: str, mode: str, version: str) -> None:
+async def test_every_operation(world: World, op_id: str, base: str, mode: str, version: str) -> None:
+    """Every operation through the client configured with either base (the twins always go to /api/v1)."""
     op = OPERATIONS[op_id]
     run = CASES.get(op_id)
     assert run is not None, f"{op_id}: no end-to-end case (add one to CASES)"
-    path_warning = re.escape(f"{op.method} {op.path} is deprecated")
-    async with world.session(mode, version) as s:
-        if op.deprecated:
-            successor = OPERATIONS[op.replacement or ""]
+    sent_base = base if base in op.bases else LEGACY_BASE
+    path_warning = re.escape(f"{op.method} {sent_base}{op.path} is deprecated")
+    async with world.session(mode, version, base=base) as s:
+        if op.deprecated or sent_base == LEGACY_BASE:
             with pytest.warns(TruexDeprecationWarning, match=path_warning) as caught:
                 await run(s, world, op_id)
             (message,) = [str(w.message) for w in caught if re.match(path_warning, str(w.message))]
-            assert f"use {successor.method} {successor.path}" in message
+            if op.deprecated:  # the spec names the replacement operation
+                successor = OPERATIONS[op.replacement or ""]
+                assert f"use {successor.method} {CURRENT_BASE}{successor.path}" in message
+            else:  # the legacy base: the exchange's Link names the same path under /v1/cefi
+                assert f"use {CURRENT_BASE}/" in message and "removal date, 2026-08-05, has passed" in message
         else:
             with warnings.catch_warnings(record=True) as seen:
                 warnings.simplefilter("always")
                 await run(s, world, op_id)
             assert not [w for w in seen if re.match(path_warning, str(w.message))]
-    pattern = path_pattern(op)
+    pattern = path_pattern(op, sent_base)
     assert s.wire.sent, f"{op_id}: nothing was sent"
     for sent in s.wire.sent:
         assert sent.method == op.method and pattern.match(sent.path), (op_id, sent.method, sent.path)
@@ -830,7 +838,7 @@ async def test_pagination_across_several_pages(fresh: Callable[..., World], mode
         pages = await s.pages(s.client.orders.list(size=3))
         assert [len(p.items) for p in pages] == [3, 3, 1]
         assert [o.id for p in pages for o in p.items] == newest_first
-        assert [(x.method, x.path) for x in s.wire.sent] == [("GET", "/api/v1/orders/list")] * 3
+        assert [(x.method, x.path) for x in s.wire.sent] == [("GET", "/v1/cefi/orders/list")] * 3
         queries = [x.query for x in s.wire.sent]
         if s.v2026:  # opaque cursors, the last page has none
             cursors = [p.next_cursor for p in pages]
@@ -981,7 +989,7 @@ async def test_a_create_whose_answer_was_lost_is_retried_into_one_order(
     fresh: Callable[..., World], mode: str, version: str, error: type[httpx.TransportError]
 ) -> None:
     w = fresh()
-    wire = Wire(drop=_lose_first("POST", "/api/v1/orders", error))
+    wire = Wire(drop=_lose_first("POST", "/v1/cefi/orders", error))
     fast = RetryPolicy(initial_backoff=0.01, jitter=(1.0, 1.0))
     async with w.session(mode, version, wire=wire, retry_policy=fast) as s:
         order = await s.call(
@@ -1008,7 +1016,7 @@ async def test_a_transfer_whose_answer_was_lost_is_not_retried(
     fresh: Callable[..., World], mode: str
 ) -> None:
     w = fresh()
-    wire = Wire(drop=_lose_first("POST", "/api/v1/transfers", httpx.ReadError))
+    wire = Wire(drop=_lose_first("POST", "/v1/cefi/transfers", httpx.ReadError))
     async with w.session(mode, V2026, wire=wire) as s:
         with pytest.raises(APIConnectionError):
             await s.call(
@@ -1037,7 +1045,7 @@ async def test_deprecated_paths_are_flagged_on_the_raw_response(
         plural = await s.do(s.client.orders.with_raw_response.status(ref_id=resting["id"]))
     assert raw.status_code == 200 and [o.id for o in raw.parsed] == [resting["id"]]
     assert raw.deprecation is not None and raw.deprecation.deprecated
-    assert raw.deprecation.links.get("successor-version") == f"/api/v1/orders/status/{resting['id']}"
+    assert raw.deprecation.links.get("successor-version") == f"/v1/cefi/orders/status/{resting['id']}"
     assert raw.request_id and raw.request_id != plural.request_id
     if s.v2026:
         assert plural.deprecation is None
@@ -1046,9 +1054,9 @@ async def test_deprecated_paths_are_flagged_on_the_raw_response(
 
 def test_a_kept_alive_connection_is_answered_without_delay(world: World) -> None:
     with httpx.Client(base_url=world.base_url) as http:
-        http.get("/api/v1/health").raise_for_status()  # connect
+        http.get("/v1/cefi/health").raise_for_status()  # connect
         started = time.perf_counter()
         for _ in range(10):
-            http.get("/api/v1/health").raise_for_status()
+            http.get("/v1/cefi/health").raise_for_status()
         elapsed = time.perf_counter() - started
     assert elapsed < 0.2, f"10 requests on one connection took {elapsed:.3f} s"

@@ -291,7 +291,7 @@ async def test_every_operation_parses_what_prism_answers(
     try:
         if op.deprecated:
             with pytest.warns(
-                TruexDeprecationWarning, match=re.escape(f"{op.method} {op.path} is deprecated")
+                TruexDeprecationWarning, match=re.escape(f"{op.method} {op.bases[0]}{op.path} is deprecated")
             ):
                 raw = await session.raw(op)
         else:

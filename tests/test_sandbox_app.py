@@ -199,13 +199,16 @@ def test_every_operation_has_a_request() -> None:
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-@pytest.mark.parametrize("op_id", sorted(operations()))
-async def test_operation(seeded: Any, alice: Creds, op_id: str, version: str) -> None:
+@pytest.mark.parametrize(
+    ("op_id", "base"), [(op_id, base) for op_id, op in sorted(operations().items()) for base in op.bases]
+)
+async def test_operation(seeded: Any, alice: Creds, op_id: str, base: str, version: str) -> None:
+    """Every operation under every base the spec serves it under (the twins: only the legacy one)."""
     app = seeded
     op = operations()[op_id]
     auth = None if op.public else Signer(alice, _clock_of(app))
     async with asgi_client(app, auth, version) as client:
-        response = await _builder(op_id)(client, app, alice, op.path)
+        response = await _builder(op_id)(client, app, alice, base + op.path)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/json"
     assert response.headers["x-truex-version"] == version
@@ -369,31 +372,59 @@ async def test_request_ids_are_unique(app: Any) -> None:
 # --------------------------------------------------------------------------------- deprecation
 async def test_deprecation_headers(seeded: Any, alice: Creds) -> None:
     order = await place(seeded, alice)
+    v2026 = {"X-Truex-Version": V2026}
     async with asgi_client(seeded, Signer(alice, _clock_of(seeded))) as c:
-        v2024_plural = await c.get("/api/v1/balances")
-        v2024_singular = await c.get("/api/v1/balance")
-        v2026_plural = await c.get("/api/v1/balances", headers={"X-Truex-Version": V2026})
-        v2026_singular = await c.get(
-            f"/api/v1/order/status/{order['id']}", headers={"X-Truex-Version": V2026}
-        )
-        v2026_error = await c.get("/api/v1/order/status/1", headers={"X-Truex-Version": V2026})
+        current_v2026 = await c.get("/v1/cefi/balances", headers=v2026)
+        current_v2024 = await c.get("/v1/cefi/balances")
+        legacy_v2026 = await c.get("/api/v1/balances", headers=v2026)
+        singular_v2024 = await c.get("/api/v1/balance")
+        singular_v2026 = await c.get(f"/api/v1/order/status/{order['id']}", headers=v2026)
+        singular_error = await c.get("/api/v1/order/status/1", headers=v2026)
+
+    # The current base under the current version: nothing deprecated.
+    for header in ("deprecation", "sunset", "link"):
+        assert header not in current_v2026.headers
 
     # RFC 9745 Deprecation (2026-03-12, docs v1.0.4) and RFC 8594 Sunset (2026-08-05) on every v2024 answer.
-    assert v2024_plural.headers["deprecation"] == "@1773273600"
-    assert v2024_plural.headers["sunset"] == "Wed, 05 Aug 2026 00:00:00 GMT"
-    assert v2024_plural.headers["link"] == '</api/v1/versions>; rel="deprecation"'
+    assert current_v2024.headers["deprecation"] == "@1773273600"
+    assert current_v2024.headers["sunset"] == "Wed, 05 Aug 2026 00:00:00 GMT"
+    assert current_v2024.headers["link"] == '</v1/cefi/versions>; rel="deprecation"'
 
-    # A singular path: deprecated since docs v1.0.3 (2026-01-27), with its successor.
-    assert v2024_singular.headers["deprecation"] == "@1769472000"
-    assert v2024_singular.headers["sunset"] == "Wed, 05 Aug 2026 00:00:00 GMT"
-    assert '</api/v1/balances>; rel="successor-version"' in v2024_singular.headers["link"]
+    # The legacy base: removal announced for 2026-08-05 (docs v1.0.5), the same path under /v1/cefi next.
+    assert legacy_v2026.headers["deprecation"] == "@1773273600"
+    assert legacy_v2026.headers["sunset"] == "Wed, 05 Aug 2026 00:00:00 GMT"
+    assert legacy_v2026.headers["link"] == '</v1/cefi/balances>; rel="successor-version"'
 
-    for header in ("deprecation", "sunset", "link"):
-        assert header not in v2026_plural.headers
-    assert v2026_singular.headers["deprecation"] == "@1769472000"
-    assert v2026_singular.headers["link"] == f'</api/v1/orders/status/{order["id"]}>; rel="successor-version"'
-    assert "sunset" not in v2026_singular.headers
-    assert v2026_error.status_code == 404 and v2026_error.headers["deprecation"] == "@1769472000"
+    # A singular path: deprecated since docs v1.0.3 (2026-01-27); its successor is the plural under /v1/cefi.
+    assert singular_v2024.headers["deprecation"] == "@1769472000"
+    assert singular_v2024.headers["sunset"] == "Wed, 05 Aug 2026 00:00:00 GMT"
+    assert singular_v2024.headers["link"] == (
+        '</v1/cefi/balances>; rel="successor-version", </v1/cefi/versions>; rel="deprecation"'
+    )
+    assert singular_v2026.headers["deprecation"] == "@1769472000"
+    assert (
+        singular_v2026.headers["link"] == f'</v1/cefi/orders/status/{order["id"]}>; rel="successor-version"'
+    )
+    assert singular_v2026.headers["sunset"] == "Wed, 05 Aug 2026 00:00:00 GMT"
+    assert singular_error.status_code == 404 and singular_error.headers["deprecation"] == "@1769472000"
+
+
+async def test_legacy_gone_answers_410_naming_the_new_path(app: Any, alice: Creds) -> None:
+    app = create_app(app.state.exchange, clock=_clock_of(app), legacy="gone")
+    async with asgi_client(app, Signer(alice, _clock_of(app)), V2026) as c:
+        gone = await c.get("/api/v1/orders/active")
+        twin = await c.get("/api/v1/order/active")
+        public = await c.get("/api/v1/health")
+        current = await c.get("/v1/cefi/orders/active")
+    assert current.status_code == 200
+    for response, successor in ((gone, "/v1/cefi/orders/active"), (twin, "/v1/cefi/orders/active")):
+        assert response.status_code == 410, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        detail = response.json()["error"]["detail"]
+        assert "/api/v1 prefix was removed on 2026-08-05" in detail and f"use {successor}" in detail
+    assert public.status_code == 410
+    with pytest.raises(StartupError, match="legacy"):
+        create_app(legacy="maybe")
 
 
 # ---------------------------------------------------------------------------------- start-up
@@ -418,4 +449,11 @@ def test_startup_refuses_a_twin_that_differs() -> None:
 def test_routes_come_from_the_spec() -> None:
     app = create_app()
     paths = {route.path for route in app.routes}
-    assert paths == set(load_spec()["paths"]) | {"/api/v1/openapi.json"}
+    served = {base + op.path for op in operations().values() for base in op.bases}
+    assert paths == served | {"/v1/cefi/openapi.json", "/api/v1/openapi.json"}
+    # Every plural path under both bases; the singular twins only under the legacy one.
+    assert "/v1/cefi/orders" in paths and "/api/v1/orders" in paths
+    assert "/api/v1/order" in paths and "/v1/cefi/order" not in paths
+    assert {path.removeprefix("/v1/cefi").removeprefix("/api/v1") for path in served} == set(
+        load_spec()["paths"]
+    )

@@ -17,42 +17,42 @@ HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 
 # (method, path, operationId, tag, deprecated): a lost, renamed or moved operation fails here.
 OPERATIONS = [
-    ("GET", "/api/v1/health", "get_health", "Service", False),
-    ("GET", "/api/v1/versions", "list_versions", "Service", False),
-    ("GET", "/api/v1/assets", "list_assets", "Assets", False),
-    ("GET", "/api/v1/asset", "list_assets_deprecated", "Assets", True),
-    ("GET", "/api/v1/instruments", "list_instruments", "Instruments", False),
-    ("GET", "/api/v1/instrument", "list_instruments_deprecated", "Instruments", True),
-    ("GET", "/api/v1/market/quote", "list_market_quotes", "Market Data", False),
-    ("POST", "/api/v1/market/quote", "get_vwap_quote_deprecated", "Market Data", True),
-    ("POST", "/api/v1/markets/quote", "compute_market_quote", "Market Data", False),
-    ("GET", "/api/v1/market/trade", "list_market_trades", "Market Data", False),
-    ("GET", "/api/v1/clients", "list_clients", "Clients", False),
-    ("GET", "/api/v1/client", "list_clients_deprecated", "Clients", True),
-    ("PATCH", "/api/v1/clients", "update_client", "Clients", False),
-    ("PATCH", "/api/v1/client", "update_client_deprecated", "Clients", True),
-    ("POST", "/api/v1/orders", "create_order", "Orders", False),
-    ("POST", "/api/v1/order", "create_order_deprecated", "Orders", True),
-    ("PATCH", "/api/v1/orders", "modify_order", "Orders", False),
-    ("PATCH", "/api/v1/order", "modify_order_deprecated", "Orders", True),
-    ("DELETE", "/api/v1/orders/{ref_id}", "cancel_order", "Orders", False),
-    ("DELETE", "/api/v1/order/{ref_id}", "cancel_order_deprecated", "Orders", True),
-    ("GET", "/api/v1/orders/active", "list_active_orders", "Orders", False),
-    ("GET", "/api/v1/order/active", "list_active_orders_deprecated", "Orders", True),
-    ("GET", "/api/v1/orders/list", "list_orders", "Orders", False),
-    ("GET", "/api/v1/order", "list_orders_deprecated", "Orders", True),
-    ("GET", "/api/v1/orders/status/{ref_id}", "get_order_status", "Orders", False),
-    ("GET", "/api/v1/order/status/{ref_id}", "get_order_status_deprecated", "Orders", True),
-    ("GET", "/api/v1/orders/trades", "list_order_trades", "Orders", False),
-    ("GET", "/api/v1/order/trade", "list_order_trades_deprecated", "Orders", True),
-    ("GET", "/api/v1/balances", "list_balances", "Balances", False),
-    ("GET", "/api/v1/balance", "list_balances_deprecated", "Balances", True),
-    ("POST", "/api/v1/transfers", "create_transfer", "Transfers", False),
-    ("POST", "/api/v1/transfer", "create_transfer_deprecated", "Transfers", True),
-    ("GET", "/api/v1/transfers", "list_transfers", "Transfers", False),
-    ("GET", "/api/v1/transfer", "list_transfers_deprecated", "Transfers", True),
-    ("GET", "/api/v1/transfers/active", "list_active_transfers", "Transfers", False),
-    ("GET", "/api/v1/transfer/active", "list_active_transfers_deprecated", "Transfers", True),
+    ("GET", "/health", "get_health", "Service", False),
+    ("GET", "/versions", "list_versions", "Service", False),
+    ("GET", "/assets", "list_assets", "Assets", False),
+    ("GET", "/asset", "list_assets_deprecated", "Assets", True),
+    ("GET", "/instruments", "list_instruments", "Instruments", False),
+    ("GET", "/instrument", "list_instruments_deprecated", "Instruments", True),
+    ("GET", "/market/quote", "list_market_quotes", "Market Data", False),
+    ("POST", "/market/quote", "get_vwap_quote_deprecated", "Market Data", True),
+    ("POST", "/markets/quote", "compute_market_quote", "Market Data", False),
+    ("GET", "/market/trade", "list_market_trades", "Market Data", False),
+    ("GET", "/clients", "list_clients", "Clients", False),
+    ("GET", "/client", "list_clients_deprecated", "Clients", True),
+    ("PATCH", "/clients", "update_client", "Clients", False),
+    ("PATCH", "/client", "update_client_deprecated", "Clients", True),
+    ("POST", "/orders", "create_order", "Orders", False),
+    ("POST", "/order", "create_order_deprecated", "Orders", True),
+    ("PATCH", "/orders", "modify_order", "Orders", False),
+    ("PATCH", "/order", "modify_order_deprecated", "Orders", True),
+    ("DELETE", "/orders/{ref_id}", "cancel_order", "Orders", False),
+    ("DELETE", "/order/{ref_id}", "cancel_order_deprecated", "Orders", True),
+    ("GET", "/orders/active", "list_active_orders", "Orders", False),
+    ("GET", "/order/active", "list_active_orders_deprecated", "Orders", True),
+    ("GET", "/orders/list", "list_orders", "Orders", False),
+    ("GET", "/order", "list_orders_deprecated", "Orders", True),
+    ("GET", "/orders/status/{ref_id}", "get_order_status", "Orders", False),
+    ("GET", "/order/status/{ref_id}", "get_order_status_deprecated", "Orders", True),
+    ("GET", "/orders/trades", "list_order_trades", "Orders", False),
+    ("GET", "/order/trade", "list_order_trades_deprecated", "Orders", True),
+    ("GET", "/balances", "list_balances", "Balances", False),
+    ("GET", "/balance", "list_balances_deprecated", "Balances", True),
+    ("POST", "/transfers", "create_transfer", "Transfers", False),
+    ("POST", "/transfer", "create_transfer_deprecated", "Transfers", True),
+    ("GET", "/transfers", "list_transfers", "Transfers", False),
+    ("GET", "/transfer", "list_transfers_deprecated", "Transfers", True),
+    ("GET", "/transfers/active", "list_active_transfers", "Transfers", False),
+    ("GET", "/transfer/active", "list_active_transfers_deprecated", "Transfers", True),
 ]
 PUBLIC = {
     "get_health",
@@ -91,7 +91,7 @@ def validator_for(spec: dict[str, Any], ref: str) -> Draft202012Validator:
 def test_spec_is_valid_openapi_3_1(spec: dict[str, Any]) -> None:
     validate(spec)
     assert spec["openapi"].startswith("3.1")
-    assert spec["info"]["version"] == "1.0.4"
+    assert spec["info"]["version"] == "1.0.5"
 
 
 def test_every_operation_is_present_with_its_id_tag_and_deprecation(spec: dict[str, Any]) -> None:
@@ -101,6 +101,27 @@ def test_every_operation_is_present_with_its_id_tag_and_deprecation(spec: dict[s
     }
     assert actual == set(OPERATIONS)
     assert len(actual) == 36
+
+
+def test_servers_name_both_bases_and_the_twins_only_the_legacy_one(spec: dict[str, Any]) -> None:
+    hosts = {server["url"] for server in spec["servers"]}
+    assert hosts == {
+        "https://api.truex.co{base}",
+        "https://api.uat.truex.co{base}",
+        "http://127.0.0.1:8765{base}",
+    }
+    for server in spec["servers"]:
+        assert server["variables"]["base"]["default"] == "/v1/cefi"
+        assert server["variables"]["base"]["enum"] == ["/v1/cefi", "/api/v1"]
+    for item in spec["paths"].values():
+        assert "servers" not in item  # per operation, so a path can mix current and deprecated operations
+        for method, op in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            if op.get("deprecated"):
+                assert {s["url"].rsplit("/api/v1", 1)[1] for s in op["servers"]} == {""}, op["operationId"]
+            else:
+                assert "servers" not in op, op["operationId"]
 
 
 def test_operation_ids_are_snake_case_and_unique(spec: dict[str, Any]) -> None:

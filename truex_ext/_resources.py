@@ -50,7 +50,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "get_health": Operation(
         id="get_health",
         method="GET",
-        path="/api/v1/health",
+        path="/health",
+        bases=("/v1/cefi", "/api/v1"),
         tag="Service",
         sdk_method="health",
         deprecated=False,
@@ -74,7 +75,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "list_versions": Operation(
         id="list_versions",
         method="GET",
-        path="/api/v1/versions",
+        path="/versions",
+        bases=("/v1/cefi", "/api/v1"),
         tag="Service",
         sdk_method="versions",
         deprecated=False,
@@ -98,7 +100,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "list_assets": Operation(
         id="list_assets",
         method="GET",
-        path="/api/v1/assets",
+        path="/assets",
+        bases=("/v1/cefi", "/api/v1"),
         tag="Assets",
         sdk_method="list",
         deprecated=False,
@@ -151,7 +154,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "list_assets_deprecated": Operation(
         id="list_assets_deprecated",
         method="GET",
-        path="/api/v1/asset",
+        path="/asset",
+        bases=("/api/v1",),
         tag="Assets",
         sdk_method="list_deprecated",
         deprecated=True,
@@ -204,7 +208,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "list_instruments": Operation(
         id="list_instruments",
         method="GET",
-        path="/api/v1/instruments",
+        path="/instruments",
+        bases=("/v1/cefi", "/api/v1"),
         tag="Instruments",
         sdk_method="list",
         deprecated=False,
@@ -257,7 +262,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "list_instruments_deprecated": Operation(
         id="list_instruments_deprecated",
         method="GET",
-        path="/api/v1/instrument",
+        path="/instrument",
+        bases=("/api/v1",),
         tag="Instruments",
         sdk_method="list_deprecated",
         deprecated=True,
@@ -310,7 +316,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "list_market_quotes": Operation(
         id="list_market_quotes",
         method="GET",
-        path="/api/v1/market/quote",
+        path="/market/quote",
+        bases=("/v1/cefi", "/api/v1"),
         tag="Market Data",
         sdk_method="quotes",
         deprecated=False,
@@ -357,7 +364,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "get_vwap_quote_deprecated": Operation(
         id="get_vwap_quote_deprecated",
         method="POST",
-        path="/api/v1/market/quote",
+        path="/market/quote",
+        bases=("/api/v1",),
         tag="Market Data",
         sdk_method="vwap_quote_deprecated",
         deprecated=True,
@@ -398,7 +406,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "compute_market_quote": Operation(
         id="compute_market_quote",
         method="POST",
-        path="/api/v1/markets/quote",
+        path="/markets/quote",
+        bases=("/v1/cefi", "/api/v1"),
         tag="Market Data",
         sdk_method="compute_quote",
         deprecated=False,
@@ -441,7 +450,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "list_market_trades": Operation(
         id="list_market_trades",
         method="GET",
-        path="/api/v1/market/trade",
+        path="/market/trade",
+        bases=("/v1/cefi", "/api/v1"),
         tag="Market Data",
         sdk_method="trades",
         deprecated=False,
@@ -488,7 +498,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "list_clients": Operation(
         id="list_clients",
         method="GET",
-        path="/api/v1/clients",
+        path="/clients",
+        bases=("/v1/cefi", "/api/v1"),
         tag="Clients",
         sdk_method="list",
         deprecated=False,
@@ -541,7 +552,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "update_client": Operation(
         id="update_client",
         method="PATCH",
-        path="/api/v1/clients",
+        path="/clients",
+        bases=("/v1/cefi", "/api/v1"),
         tag="Clients",
         sdk_method="update",
         deprecated=False,
@@ -581,7 +593,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "list_clients_deprecated": Operation(
         id="list_clients_deprecated",
         method="GET",
-        path="/api/v1/client",
+        path="/client",
+        bases=("/api/v1",),
         tag="Clients",
         sdk_method="list_deprecated",
         deprecated=True,
@@ -634,7 +647,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "update_client_deprecated": Operation(
         id="update_client_deprecated",
         method="PATCH",
-        path="/api/v1/client",
+        path="/client",
+        bases=("/api/v1",),
         tag="Clients",
         sdk_method="update_deprecated",
         deprecated=True,
@@ -674,7 +688,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "create_order": Operation(
         id="create_order",
         method="POST",
-        path="/api/v1/orders",
+        path="/orders",
+        bases=("/v1/cefi", "/api/v1"),
         tag="Orders",
         sdk_method="create",
         deprecated=False,
@@ -764,7 +779,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "modify_order": Operation(
         id="modify_order",
         method="PATCH",
-        path="/api/v1/orders",
+        path="/orders",
+        bases=("/v1/cefi", "/api/v1"),
         tag="Orders",
         sdk_method="modify",
         deprecated=False,
@@ -826,7 +842,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "list_orders_deprecated": Operation(
         id="list_orders_deprecated",
         method="GET",
-        path="/api/v1/order",
+        path="/order",
+        bases=("/api/v1",),
         tag="Orders",
         sdk_method="list_deprecated",
         deprecated=True,
@@ -879,7 +896,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "create_order_deprecated": Operation(
         id="create_order_deprecated",
         method="POST",
-        path="/api/v1/order",
+        path="/order",
+        bases=("/api/v1",),
         tag="Orders",
         sdk_method="create_deprecated",
         deprecated=True,
@@ -969,7 +987,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "modify_order_deprecated": Operation(
         id="modify_order_deprecated",
         method="PATCH",
-        path="/api/v1/order",
+        path="/order",
+        bases=("/api/v1",),
         tag="Orders",
         sdk_method="modify_deprecated",
         deprecated=True,
@@ -1031,7 +1050,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "list_orders": Operation(
         id="list_orders",
         method="GET",
-        path="/api/v1/orders/list",
+        path="/orders/list",
+        bases=("/v1/cefi", "/api/v1"),
         tag="Orders",
         sdk_method="list",
         deprecated=False,
@@ -1084,7 +1104,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "cancel_order": Operation(
         id="cancel_order",
         method="DELETE",
-        path="/api/v1/orders/{ref_id}",
+        path="/orders/{ref_id}",
+        bases=("/v1/cefi", "/api/v1"),
         tag="Orders",
         sdk_method="cancel",
         deprecated=False,
@@ -1125,7 +1146,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "cancel_order_deprecated": Operation(
         id="cancel_order_deprecated",
         method="DELETE",
-        path="/api/v1/order/{ref_id}",
+        path="/order/{ref_id}",
+        bases=("/api/v1",),
         tag="Orders",
         sdk_method="cancel_deprecated",
         deprecated=True,
@@ -1166,7 +1188,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "list_active_orders": Operation(
         id="list_active_orders",
         method="GET",
-        path="/api/v1/orders/active",
+        path="/orders/active",
+        bases=("/v1/cefi", "/api/v1"),
         tag="Orders",
         sdk_method="active",
         deprecated=False,
@@ -1213,7 +1236,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "list_active_orders_deprecated": Operation(
         id="list_active_orders_deprecated",
         method="GET",
-        path="/api/v1/order/active",
+        path="/order/active",
+        bases=("/api/v1",),
         tag="Orders",
         sdk_method="active_deprecated",
         deprecated=True,
@@ -1260,7 +1284,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "get_order_status": Operation(
         id="get_order_status",
         method="GET",
-        path="/api/v1/orders/status/{ref_id}",
+        path="/orders/status/{ref_id}",
+        bases=("/v1/cefi", "/api/v1"),
         tag="Orders",
         sdk_method="status",
         deprecated=False,
@@ -1301,7 +1326,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "get_order_status_deprecated": Operation(
         id="get_order_status_deprecated",
         method="GET",
-        path="/api/v1/order/status/{ref_id}",
+        path="/order/status/{ref_id}",
+        bases=("/api/v1",),
         tag="Orders",
         sdk_method="status_deprecated",
         deprecated=True,
@@ -1342,7 +1368,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "list_order_trades": Operation(
         id="list_order_trades",
         method="GET",
-        path="/api/v1/orders/trades",
+        path="/orders/trades",
+        bases=("/v1/cefi", "/api/v1"),
         tag="Orders",
         sdk_method="trades",
         deprecated=False,
@@ -1395,7 +1422,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "list_order_trades_deprecated": Operation(
         id="list_order_trades_deprecated",
         method="GET",
-        path="/api/v1/order/trade",
+        path="/order/trade",
+        bases=("/api/v1",),
         tag="Orders",
         sdk_method="trades_deprecated",
         deprecated=True,
@@ -1448,7 +1476,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "list_balances": Operation(
         id="list_balances",
         method="GET",
-        path="/api/v1/balances",
+        path="/balances",
+        bases=("/v1/cefi", "/api/v1"),
         tag="Balances",
         sdk_method="list",
         deprecated=False,
@@ -1507,7 +1536,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "list_balances_deprecated": Operation(
         id="list_balances_deprecated",
         method="GET",
-        path="/api/v1/balance",
+        path="/balance",
+        bases=("/api/v1",),
         tag="Balances",
         sdk_method="list_deprecated",
         deprecated=True,
@@ -1566,7 +1596,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "list_transfers": Operation(
         id="list_transfers",
         method="GET",
-        path="/api/v1/transfers",
+        path="/transfers",
+        bases=("/v1/cefi", "/api/v1"),
         tag="Transfers",
         sdk_method="list",
         deprecated=False,
@@ -1619,7 +1650,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "create_transfer": Operation(
         id="create_transfer",
         method="POST",
-        path="/api/v1/transfers",
+        path="/transfers",
+        bases=("/v1/cefi", "/api/v1"),
         tag="Transfers",
         sdk_method="create",
         deprecated=False,
@@ -1675,7 +1707,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "list_transfers_deprecated": Operation(
         id="list_transfers_deprecated",
         method="GET",
-        path="/api/v1/transfer",
+        path="/transfer",
+        bases=("/api/v1",),
         tag="Transfers",
         sdk_method="list_deprecated",
         deprecated=True,
@@ -1728,7 +1761,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "create_transfer_deprecated": Operation(
         id="create_transfer_deprecated",
         method="POST",
-        path="/api/v1/transfer",
+        path="/transfer",
+        bases=("/api/v1",),
         tag="Transfers",
         sdk_method="create_deprecated",
         deprecated=True,
@@ -1784,7 +1818,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "list_active_transfers": Operation(
         id="list_active_transfers",
         method="GET",
-        path="/api/v1/transfers/active",
+        path="/transfers/active",
+        bases=("/v1/cefi", "/api/v1"),
         tag="Transfers",
         sdk_method="active",
         deprecated=False,
@@ -1831,7 +1866,8 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "list_active_transfers_deprecated": Operation(
         id="list_active_transfers_deprecated",
         method="GET",
-        path="/api/v1/transfer/active",
+        path="/transfer/active",
+        bases=("/api/v1",),
         tag="Transfers",
         sdk_method="active_deprecated",
         deprecated=True,

@@ -12,7 +12,8 @@ import os
 import random
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import attrs
@@ -27,6 +28,7 @@ from . import logs
 from .auth import Credentials
 from .context import current_operation, response_received
 from .deprecation import DeprecationInfo, parse_deprecation, warn_deprecated
+from .endpoints import LEGACY_BASE, Endpoint
 from .errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -70,7 +72,7 @@ def _caller_stacklevel() -> int:
 class ClientConfig:
     """Everything a client was configured with (``with_options`` evolves a copy)."""
 
-    base_url: str
+    endpoint: Endpoint
     credentials: Credentials | None
     api_version: str
     timeout: httpx.Timeout
@@ -82,7 +84,7 @@ class BaseAPI:
     def __init__(
         self,
         config: ClientConfig,
-        http: Client,
+        http: Mapping[str, Client],
         *,
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
@@ -102,6 +104,18 @@ class BaseAPI:
         import uuid  # here, not at the top: only order creation needs it (1 ms of import time)
 
         return str(uuid.uuid4())
+
+    def base_for(self, op: Operation) -> str:
+        """The base path ``op`` is sent under: the configured one if it serves ``op`` (twins: legacy only)."""
+        base = self.config.endpoint.base
+        return base if base in op.bases else op.bases[0]
+
+    def http_for(self, op: Operation) -> Client:
+        return self.http[self.base_for(op)]
+
+    def wire_path(self, op: Operation) -> str:
+        """The path template as it goes on the wire, base included: what logs and warnings name."""
+        return self.base_for(op) + op.path
 
     def version_of(self, kwargs: dict[str, Any]) -> str:
         sent = kwargs.get("x_truex_version")
@@ -128,10 +142,13 @@ class BaseAPI:
 
             successor = OPERATIONS[op.replacement] if op.replacement else None
             replacement = (
-                f"{successor.method} {successor.path} ({successor.sdk_method})" if successor else None
+                # Named under the current base: that is where the replacement has a future.
+                f"{successor.method} {successor.bases[0]}{successor.path} ({successor.sdk_method})"
+                if successor
+                else None
             )
             warn_deprecated(
-                op.method, op.path, DeprecationInfo(), replacement, stacklevel=_caller_stacklevel()
+                op.method, self.wire_path(op), DeprecationInfo(), replacement, stacklevel=_caller_stacklevel()
             )
 
     def retry_delay(self, exc: APIError_, op: Operation, attempt: int, started: float) -> float | None:
@@ -157,23 +174,27 @@ class BaseAPI:
     def finish(self, op: Operation, response: Response[Any], model: type[T], attempt_started: float) -> T:
         elapsed_ms = (self._monotonic() - attempt_started) * 1000
         request_id = response.headers.get("x-request-id")
-        logs.log_request(op.method, op.path, int(response.status_code), request_id, elapsed_ms)
+        logs.log_request(op.method, self.wire_path(op), int(response.status_code), request_id, elapsed_ms)
         headers = response.headers
         # Most responses carry no deprecation header: skip the parse and the frame walk for them.
         info = parse_deprecation(headers) if "deprecation" in headers or "sunset" in headers else None
         if info is not None:
             version = headers.get(HEADER) or self.config.api_version
-            if not op.deprecated and version == SERVER_DEFAULT_VERSION:
+            now = datetime.fromtimestamp(self._wall_clock(), UTC)
+            path_is_current = not op.deprecated and self.base_for(op) != LEGACY_BASE
+            if path_is_current and version == SERVER_DEFAULT_VERSION:
                 # The headers speak of the API version, not of this path: say so, once per process.
-                warn_deprecated(HEADER, version, info, DEFAULT_VERSION, stacklevel=_caller_stacklevel())
+                warn_deprecated(
+                    HEADER, version, info, DEFAULT_VERSION, stacklevel=_caller_stacklevel(), now=now
+                )
             else:
-                warn_deprecated(op.method, op.path, info, stacklevel=_caller_stacklevel())
+                warn_deprecated(op.method, self.wire_path(op), info, stacklevel=_caller_stacklevel(), now=now)
         parsed = response.parsed
         if not isinstance(parsed, model):
             raise APIResponseValidationError(
                 f"{op.id}: expected {model.__name__}, got {type(parsed).__name__} (status {response.status_code})",
                 method=op.method,
-                url=op.path,
+                url=self.wire_path(op),
             )
         record(response)
         return parsed
@@ -182,13 +203,15 @@ class BaseAPI:
         """Log an attempt that got an error status or no response (every attempt, retried or not)."""
         status = exc.status_code if isinstance(exc, APIStatusError) else None
         request_id = exc.request_id if isinstance(exc, APIStatusError) else None
-        logs.log_request(op.method, op.path, status, request_id, (self._monotonic() - attempt_started) * 1000)
+        logs.log_request(
+            op.method, self.wire_path(op), status, request_id, (self._monotonic() - attempt_started) * 1000
+        )
 
     def retrying(self, op: Operation, attempt: int, delay: float) -> None:
         logs.logger.info(
             "%s %s: retrying in %.2f s (retry %d of %d)",
             op.method,
-            op.path,
+            self.wire_path(op),
             delay,
             attempt + 1,
             self.config.retry.max_retries,
@@ -200,9 +223,9 @@ class BaseAPI:
         """Log a 2xx whose body does not parse; return the typed error naming the operation."""
         elapsed_ms = (self._monotonic() - attempt_started) * 1000
         request_id = received.headers.get("x-request-id")
-        logs.log_request(op.method, op.path, received.status_code, request_id, elapsed_ms)
+        logs.log_request(op.method, self.wire_path(op), received.status_code, request_id, elapsed_ms)
         return APIResponseValidationError(
-            f"{op.id}: the response does not parse: {exc}", method=op.method, url=op.path
+            f"{op.id}: the response does not parse: {exc}", method=op.method, url=self.wire_path(op)
         )
 
 
@@ -215,7 +238,12 @@ class SyncAPI(BaseAPI):
     """The call loop for :class:`truex_ext.Truex`."""
 
     def __init__(
-        self, config: ClientConfig, http: Client, *, sleep: Callable[[float], None] = time.sleep, **kw: Any
+        self,
+        config: ClientConfig,
+        http: Mapping[str, Client],
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        **kw: Any,
     ):
         super().__init__(config, http, **kw)
         self._sleep = sleep
@@ -257,7 +285,7 @@ class SyncAPI(BaseAPI):
             token = current_operation.set(op)
             seen = response_received.set(None)
             try:
-                response = fn(client=self.http, **kwargs)
+                response = fn(client=self.http_for(op), **kwargs)
             except (APIStatusError, APIConnectionError) as exc:
                 self.failed(op, exc, attempt_started)
                 delay = self.retry_delay(exc, op, attempt, started)
@@ -284,7 +312,7 @@ class AsyncAPI(BaseAPI):
     def __init__(
         self,
         config: ClientConfig,
-        http: Client,
+        http: Mapping[str, Client],
         *,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         **kw: Any,
@@ -342,7 +370,7 @@ class AsyncAPI(BaseAPI):
             token = current_operation.set(op)
             seen = response_received.set(None)
             try:
-                response = await fn(client=self.http, **kwargs)
+                response = await fn(client=self.http_for(op), **kwargs)
             except (APIStatusError, APIConnectionError) as exc:
                 self.failed(op, exc, attempt_started)
                 delay = self.retry_delay(exc, op, attempt, started)

@@ -12,8 +12,9 @@
     truex trades
     truex transfers [--active]
 
-Credentials come from ``TRUEX_API_KEY``, ``TRUEX_API_SECRET``, ``TRUEX_CLIENT_ID``; ``--base-url`` (or
-``TRUEX_BASE_URL``) points it at prod, UAT or the sandbox (the default). ``--json`` prints machine
+Credentials come from ``TRUEX_API_KEY``, ``TRUEX_API_SECRET``, ``TRUEX_CLIENT_ID``; ``--env prod|uat|sandbox``
+(or ``TRUEX_ENVIRONMENT``) picks a documented environment, ``--base-url`` (or ``TRUEX_BASE_URL``) any URL;
+the default is the local sandbox. ``--json`` prints machine
 output. Errors are one line on stderr and a non-zero exit; secrets are never printed.
 """
 
@@ -26,6 +27,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, TextIO
+
+from .endpoints import ENVIRONMENTS
 
 if TYPE_CHECKING:  # the client is imported only when a command runs: `truex --help` stays fast
     from .client import Truex
@@ -47,7 +50,15 @@ def _decimal(text: str) -> Decimal:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="truex", description="The TrueX CeFi REST API from the shell.")
-    parser.add_argument("--base-url", help="API host (default: $TRUEX_BASE_URL or the local sandbox)")
+    parser.add_argument(
+        "--env",
+        choices=sorted(ENVIRONMENTS),
+        help="environment: prod, uat or sandbox (default: $TRUEX_ENVIRONMENT, else the local sandbox)",
+    )
+    parser.add_argument(
+        "--base-url",
+        help="API URL, e.g. https://api.truex.co/v1/cefi; wins over --env (default: $TRUEX_BASE_URL)",
+    )
     parser.add_argument("--api-version", help="X-Truex-Version (default: v2026_01_23)")
     parser.add_argument("--json", action="store_true", help="machine-readable JSON output")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -308,7 +319,9 @@ def main(
 
         client_factory = Truex
     try:
-        with client_factory(base_url=args.base_url, api_version=args.api_version) as client:
+        with client_factory(
+            base_url=args.base_url, environment=args.env, api_version=args.api_version
+        ) as client:
             result = _run(args, client, err)
     except APIStatusError as exc:
         detail = exc.problem.detail if exc.problem and exc.problem.detail else str(exc)

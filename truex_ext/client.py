@@ -29,6 +29,7 @@ from . import logs
 from ._resources import AsyncResources, SyncResources
 from .api import AsyncAPI, ClientConfig, SyncAPI
 from .auth import Credentials, HmacAuth
+from .endpoints import BASES, Endpoint, environment_url, parse_base_url
 from .retries import RetryPolicy
 from .transport import NormalisingTransport
 from .versions import HEADER, resolve_version
@@ -39,10 +40,10 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 #: Where the client goes unless told otherwise: the local sandbox, so that a bot never reaches prod by
-#: accident. Prod is ``PROD_URL`` (or ``TRUEX_BASE_URL``).
-SANDBOX_URL = "http://127.0.0.1:8765"
-PROD_URL = "https://prod.truex.co"
-UAT_URL = "https://api.uat.truex.co"
+#: accident. Prod is ``environment="prod"`` (``TRUEX_ENVIRONMENT=prod``) or ``base_url=PROD_URL``.
+SANDBOX_URL = environment_url("sandbox")
+PROD_URL = environment_url("prod")
+UAT_URL = environment_url("uat")
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 _UNSET: Any = object()
 
@@ -53,6 +54,7 @@ def _config(
     api_secret: str | None,
     client_id: str | None,
     base_url: str | None,
+    environment: str | None,
     api_version: str | ApiVersion | None,
     timeout: float | httpx.Timeout | None,
     max_retries: int | None,
@@ -73,7 +75,7 @@ def _config(
     if max_retries is not None:
         policy = attrs.evolve(policy, max_retries=max_retries)
     return ClientConfig(
-        base_url=(base_url or _env(environ, "TRUEX_BASE_URL") or SANDBOX_URL).rstrip("/"),
+        endpoint=_endpoint(base_url, environment, environ),
         credentials=credentials,
         api_version=resolve_version(api_version or _env(environ, "TRUEX_API_VERSION")),
         timeout=timeout
@@ -84,6 +86,17 @@ def _config(
         retry=policy,
         correct_clock_skew=correct_clock_skew,
     )
+
+
+def _endpoint(base_url: str | None, environment: str | None, environ: Mapping[str, str]) -> Endpoint:
+    """Arguments before the environment's variables; a base URL before an environment name; else the sandbox."""
+    if base_url:
+        return parse_base_url(base_url)
+    if environment:
+        return parse_base_url(environment_url(environment))
+    if url := _env(environ, "TRUEX_BASE_URL"):
+        return parse_base_url(url)
+    return parse_base_url(environment_url(_env(environ, "TRUEX_ENVIRONMENT") or "sandbox"))
 
 
 def _env(environ: Mapping[str, str], name: str) -> str | None:
@@ -99,7 +112,15 @@ class _Shared:
         self.transport = transport
 
 
-def _generated_client(config: ClientConfig, shared: _Shared, clock: Callable[[], float]) -> Client:
+def _generated_clients(
+    config: ClientConfig, shared: _Shared, clock: Callable[[], float]
+) -> dict[str, Client]:
+    """One generated client per API base, sharing the auth and the connections (the transport).
+
+    The client's own base serves every operation it can; the other one serves the deprecated singular
+    operations, which exist only under the legacy base. httpx builds each lazily, so the unused one costs
+    nothing.
+    """
     auth = None
     if config.credentials is not None:
         auth = HmacAuth(
@@ -109,21 +130,24 @@ def _generated_client(config: ClientConfig, shared: _Shared, clock: Callable[[],
             correct_skew=config.correct_clock_skew,
             observe_date=False,  # the transport observes every response's Date into the same skew
         )
-    return Client(
-        base_url=config.base_url,
-        headers={HEADER: config.api_version, "User-Agent": f"truex-cefi/{__version__} python-httpx"},
-        timeout=config.timeout,
-        raise_on_unexpected_status=True,
-        follow_redirects=False,
-        httpx_args={"transport": shared.transport, "auth": auth},
-    )
+    return {
+        base: Client(
+            base_url=config.endpoint.url_for((base,)),
+            headers={HEADER: config.api_version, "User-Agent": f"truex-cefi/{__version__} python-httpx"},
+            timeout=config.timeout,
+            raise_on_unexpected_status=True,
+            follow_redirects=False,
+            httpx_args={"transport": shared.transport, "auth": auth},
+        )
+        for base in BASES
+    }
 
 
 class _ClientBase:
     _config: ClientConfig
     _shared: _Shared
     _owner: bool
-    _http: Client
+    _http: dict[str, Client]
     _clock: Callable[[], float]
     _monotonic: Callable[[], float]
 
@@ -134,7 +158,8 @@ class _ClientBase:
 
     @property
     def base_url(self) -> str:
-        return self._config.base_url
+        """The URL the API's paths are appended to, base path included (``http://127.0.0.1:8765/v1/cefi``)."""
+        return self._config.endpoint.url
 
     @property
     def api_version(self) -> str:
@@ -147,7 +172,7 @@ class _ClientBase:
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}(base_url={self._config.base_url!r}, api_version={self._config.api_version!r}, "
+            f"{type(self).__name__}(base_url={self.base_url!r}, api_version={self._config.api_version!r}, "
             f"credentials={self._config.credentials!r})"
         )
 
@@ -168,7 +193,7 @@ class _ClientBase:
         self._owner = shared is None
         self._shared = shared or _Shared(new_transport())
         self._clock, self._monotonic = args["clock"], args["monotonic"]
-        self._http = _generated_client(self._config, self._shared, self._clock)
+        self._http = _generated_clients(self._config, self._shared, self._clock)
 
     def _evolve(
         self,
@@ -192,7 +217,9 @@ class Truex(SyncResources, _ClientBase):
     """The synchronous TrueX client; every operation of the spec, grouped by tag.
 
     Arguments default to the environment: ``TRUEX_API_KEY``, ``TRUEX_API_SECRET``, ``TRUEX_CLIENT_ID``,
-    ``TRUEX_BASE_URL`` (default: the local sandbox), ``TRUEX_API_VERSION`` (default ``v2026_01_23``).
+    ``TRUEX_BASE_URL`` or ``TRUEX_ENVIRONMENT`` (``sandbox``, the default, ``uat`` or ``prod``),
+    ``TRUEX_API_VERSION`` (default ``v2026_01_23``). A base URL with no API base path (``/v1/cefi`` or the
+    legacy ``/api/v1``) means ``/v1/cefi``.
     Without credentials only the public operations (service, assets, instruments, market data) work.
     """
 
@@ -203,6 +230,7 @@ class Truex(SyncResources, _ClientBase):
         api_secret: str | None = None,
         client_id: str | None = None,
         base_url: str | None = None,
+        environment: str | None = None,
         api_version: str | ApiVersion | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
@@ -245,7 +273,8 @@ class Truex(SyncResources, _ClientBase):
     def close(self) -> None:
         """Close the connections (a ``with_options`` copy leaves them to the client it came from)."""
         if self._owner:
-            self._http.get_httpx_client().close()
+            for http in self._http.values():
+                http.get_httpx_client().close()
 
     def __enter__(self) -> Self:
         return self
@@ -266,6 +295,7 @@ class AsyncTruex(AsyncResources, _ClientBase):
         api_secret: str | None = None,
         client_id: str | None = None,
         base_url: str | None = None,
+        environment: str | None = None,
         api_version: str | ApiVersion | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
@@ -305,7 +335,8 @@ class AsyncTruex(AsyncResources, _ClientBase):
 
     async def close(self) -> None:
         if self._owner:
-            await self._http.get_async_httpx_client().aclose()
+            for http in self._http.values():
+                await http.get_async_httpx_client().aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -322,6 +353,7 @@ def _config_from(args: Mapping[str, Any], environ: Mapping[str, str]) -> ClientC
         api_secret=args["api_secret"],
         client_id=args["client_id"],
         base_url=args["base_url"],
+        environment=args["environment"],
         api_version=args["api_version"],
         timeout=args["timeout"],
         max_retries=args["max_retries"],

@@ -152,12 +152,14 @@ def warn_deprecated(
     replacement: str | None = None,
     *,
     stacklevel: int = 2,
+    now: datetime | None = None,
 ) -> bool:
     """Emit one :class:`TruexDeprecationWarning` per ``(method, path_template)`` per process.
 
     Does nothing when ``info`` is ``None`` or says neither deprecated nor sunset, so the result of
     :func:`parse_deprecation` can be passed straight in. For an operation the spec marks deprecated,
-    pass ``DeprecationInfo()``. Returns whether a warning was emitted.
+    pass ``DeprecationInfo()``. ``now`` (default: the current time) tells a sunset still to come from one
+    that has passed. Returns whether a warning was emitted.
     """
     if info is None or not (info.deprecated or info.sunset is not None):
         return False
@@ -169,7 +171,7 @@ def warn_deprecated(
     try:
         # Warn outside the lock: a warnings hook may log, and logging may call back into the SDK.
         warnings.warn(
-            _message(key[0], path_template, info, replacement),
+            _message(key[0], path_template, info, replacement, now or datetime.now(UTC)),
             TruexDeprecationWarning,
             stacklevel=stacklevel + 1,
         )
@@ -181,11 +183,15 @@ def warn_deprecated(
     return True
 
 
-def _message(method: str, path_template: str, info: DeprecationInfo, replacement: str | None) -> str:
+def _message(
+    method: str, path_template: str, info: DeprecationInfo, replacement: str | None, now: datetime
+) -> str:
     parts = [f"{method} {path_template} is deprecated"]
     if info.deprecated_at is not None:
         parts[0] += f" since {_fmt(info.deprecated_at)}"
-    if info.sunset is not None:
+    if info.sunset is not None and info.sunset <= now:
+        parts.append(f"its removal date, {_fmt(info.sunset)}, has passed: it may stop working at any time")
+    elif info.sunset is not None:
         parts.append(f"it will be removed on {_fmt(info.sunset)}")
     successor = replacement or info.links.get("successor-version") or info.links.get("alternate")
     if successor:

@@ -14,7 +14,8 @@ class Operation:
 
     id: str
     method: str
-    path: str
+    path: str  # relative to the API base, e.g. /orders/{ref_id}
+    bases: tuple[str, ...]  # the base paths it is served under (the spec's servers): /v1/cefi, /api/v1
     tag: str
     sdk_method: str
     deprecated: bool

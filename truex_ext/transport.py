@@ -119,13 +119,16 @@ class NormalisingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             ) from exc
         return self._normalise(request, response)
 
+    # Idempotent: the client's httpx clients (one per API base) share this transport and each closes it.
     def close(self) -> None:
-        if self._sync is not None:
-            self._sync.close()
+        sync, self._sync = self._sync, None
+        if sync is not None:
+            sync.close()
 
     async def aclose(self) -> None:
-        if self._async is not None:
-            await self._async.aclose()
+        async_, self._async = self._async, None
+        if async_ is not None:
+            await async_.aclose()
 
     def _normalise(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
         self.skew.observe(response.headers.get("date"), self._clock())

@@ -1,6 +1,7 @@
 """``truex-sandbox`` / ``python -m truex_sandbox``: run the local TrueX exchange.
 
     truex-sandbox [--host 127.0.0.1] [--port 8765] [--seed FILE] [--db PATH] [--fresh-keys]
+                  [--legacy accept|gone]
 
 On start it prints the base URL (the real port when ``--port 0``) and each seeded API key with its secret and
 clients; then it serves until interrupted (Ctrl-C / SIGTERM).
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import uvicorn
 
-from .app import create_app
+from .app import LEGACY_MODES, create_app
 from .engine import Exchange
 from .seed import default_seed, load_seed
 from .server import bind_socket, print_banner
@@ -48,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="random API key ids and secrets instead of the seed's (deterministic by default)",
     )
     parser.add_argument(
+        "--legacy",
+        choices=LEGACY_MODES,
+        default="accept",
+        help="the legacy base /api/v1: 'accept' serves it with Deprecation/Sunset headers (default); "
+        "'gone' answers it 410 naming the /v1/cefi path, as the exchange does after its removal",
+    )
+    parser.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
     return parser
@@ -56,15 +64,16 @@ def build_parser() -> argparse.ArgumentParser:
 class _Server(uvicorn.Server):
     """uvicorn, printing the banner once it accepts connections (a reader of the banner can connect at once)."""
 
-    def __init__(self, config: uvicorn.Config, base_url: str, exchange: Exchange) -> None:
+    def __init__(self, config: uvicorn.Config, base_url: str, exchange: Exchange, legacy: str) -> None:
         super().__init__(config)
         self._base_url = base_url
         self._exchange = exchange
+        self._legacy = legacy
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         if self.started:
-            print_banner(self._base_url, self._exchange)
+            print_banner(self._base_url, self._exchange, legacy=self._legacy)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -86,14 +95,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         host, port = sock.getsockname()[:2]
         base_url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-        config = uvicorn.Config(create_app(exchange), log_level=args.log_level, lifespan="on")
+        app = create_app(exchange, legacy=args.legacy)
+        config = uvicorn.Config(app, log_level=args.log_level, lifespan="on")
         if threading.current_thread() is threading.main_thread():
             # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the handler that
             # was there before it. With the default one the process would die there, skipping the store's
             # close below; this one turns it into a normal exit.
             signal.signal(signal.SIGTERM, _terminated)
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C, re-raised by uvicorn after its clean stop
-            _Server(config, base_url, exchange).run(sockets=[sock])
+            _Server(config, base_url, exchange, args.legacy).run(sockets=[sock])
     finally:
         exchange.close()
     return 0

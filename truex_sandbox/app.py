@@ -30,7 +30,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 from urllib.parse import parse_qsl, quote
 
 from starlette.applications import Starlette
@@ -50,8 +50,11 @@ from .problems import ApiError, problem_body
 from .spec import Operation, build_operations, deref, load_spec, spec_json
 from .validation import OperationValidator, RequestValidator
 from .versions import (
+    CURRENT_BASE,
     DEFAULT_VERSION,
+    LEGACY_BASE,
     V2024,
+    V2024_SUNSET,
     deprecation_headers,
     negotiate,
     render_error,
@@ -59,12 +62,15 @@ from .versions import (
     render_object,
 )
 
-__all__ = ["MAX_BODY_BYTES", "SPEC_ROUTE", "StartupError", "create_app"]
+__all__ = ["LEGACY_MODES", "MAX_BODY_BYTES", "SPEC_ROUTE", "StartupError", "create_app"]
 
 logger = logging.getLogger("truex_sandbox")
 
-#: Where the app serves its own spec (JSON). Not an API operation: no version, no auth.
-SPEC_ROUTE: Final = "/api/v1/openapi.json"
+#: Where the app serves its own spec (JSON), under each base. Not an API operation: no version, no auth.
+SPEC_ROUTE: Final = f"{CURRENT_BASE}/openapi.json"
+#: What ``legacy=`` may say of the legacy base ``/api/v1``: served (with its deprecation headers), or gone, as
+#: the exchange answers once the announced removal has happened.
+LEGACY_MODES: Final = ("accept", "gone")
 #: Larger bodies are refused (413) before they are buffered further.
 MAX_BODY_BYTES: Final = 1 << 20
 
@@ -90,8 +96,11 @@ class _Bound:
     offset: bool
     size_default: int
     user_id_required: bool
-    #: Path template of the replacement of a deprecated operation (the ``successor-version`` link).
+    #: Path template of what replaces the path requested (the ``successor-version`` link): the plural under
+    #: the current base for a singular twin, the same operation under ``/v1/cefi`` for a legacy path.
     successor: str | None
+    #: Served under the legacy base ``/api/v1``.
+    legacy: bool
 
 
 def _signature(spec: Mapping[str, Any], op: Operation) -> tuple[Any, ...]:
@@ -138,11 +147,23 @@ def _bind_handlers(
 
 
 # ---------------------------------------------------------------------------------- responses
+class _Marks(NamedTuple):
+    """What a response's deprecation headers say (see :func:`~truex_sandbox.versions.deprecation_headers`)."""
+
+    successor: str | None
+    singular: bool
+    legacy: bool
+
+
+_NO_MARKS: Final = _Marks(None, False, False)
+
+
 @functools.lru_cache(maxsize=256)
-def _deprecation_bytes(version: str, successor: str | None) -> tuple[tuple[bytes, bytes], ...]:
-    return tuple(
-        (k.encode("latin-1"), v.encode("latin-1")) for k, v in deprecation_headers(version, successor)
-    )
+def _deprecation_bytes(
+    version: str, successor: str | None, singular: bool, legacy: bool
+) -> tuple[tuple[bytes, bytes], ...]:
+    headers = deprecation_headers(version, successor, singular=singular, legacy=legacy)
+    return tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in headers)
 
 
 # One encoder for every response: json.dumps with options builds a new encoder per call.
@@ -203,12 +224,18 @@ class _Core:
     """State shared by every route: the exchange, the verifier, the cursor codec, the clock."""
 
     def __init__(
-        self, exchange: Exchange, verifier: HmacVerifier, codec: CursorCodec, clock: Callable[[], float]
+        self,
+        exchange: Exchange,
+        verifier: HmacVerifier,
+        codec: CursorCodec,
+        clock: Callable[[], float],
+        legacy: str = "accept",
     ):
         self.exchange = exchange
         self.verifier = verifier
         self.codec = codec
         self.clock = clock
+        self.legacy = legacy
         self._prefix = secrets.token_hex(5)
         self._counter = itertools.count(1)
 
@@ -236,7 +263,7 @@ class _Core:
         version: str,
         request_id: str,
         problem: bool = False,
-        successor: str | None = None,
+        marks: _Marks = _NO_MARKS,
         extra: Mapping[str, str] | None = None,
     ) -> None:
         headers = [
@@ -245,7 +272,7 @@ class _Core:
             (b"x-request-id", request_id.encode("ascii")),
             (b"x-truex-version", version.encode("ascii")),
         ]
-        headers.extend(_deprecation_bytes(version, successor))
+        headers.extend(_deprecation_bytes(version, *marks))
         if extra:
             headers.extend((k.encode("latin-1"), v.encode("latin-1")) for k, v in extra.items())
         await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -259,7 +286,7 @@ class _Core:
         scope: Scope,
         version: str,
         request_id: str,
-        successor: str | None = None,
+        marks: _Marks = _NO_MARKS,
     ) -> None:
         payload = render_error(version, problem_body(error, _instance(scope)))
         await self.send(
@@ -269,7 +296,7 @@ class _Core:
             version=version,
             request_id=request_id,
             problem=True,
-            successor=successor,
+            marks=marks,
             extra=error.headers,
         )
 
@@ -283,11 +310,18 @@ class _Core:
             successor = bound.successor
             for name, value in scope.get("path_params", {}).items():
                 successor = successor.replace("{" + name + "}", quote(str(value), safe=""))
+        marks = _Marks(successor, op.deprecated, bound.legacy)
         try:
             headers: dict[bytes, bytes] = dict(scope["headers"])  # ASGI names are lower-case bytes
             raw_version = headers.get(b"x-truex-version")
             if raw_version is not None:
                 version = negotiate(raw_version.decode("latin-1"))
+            if bound.legacy and self.legacy == "gone":
+                raise ApiError(
+                    410,
+                    f"the {LEGACY_BASE} prefix was removed on {V2024_SUNSET.isoformat()}; use {successor}",
+                    title="Gone",
+                )
             body = await _read_body(receive)
             principal: Principal | None = None
             if not op.public:
@@ -314,7 +348,7 @@ class _Core:
             encoded = _dumps(self._render(bound, version, result, query, principal))
         except ApiError as error:
             await self.send_problem(
-                send, error, scope=scope, version=version, request_id=request_id, successor=successor
+                send, error, scope=scope, version=version, request_id=request_id, marks=marks
             )
             return
         except EngineError as error:
@@ -324,17 +358,17 @@ class _Core:
                 scope=scope,
                 version=version,
                 request_id=request_id,
-                successor=successor,
+                marks=marks,
             )
             return
         except Exception:
             logger.exception("request %s: %s %s failed", request_id, op.method, op.path)
             crash = ApiError(500, f"an unexpected error occurred; request id {request_id}")
             await self.send_problem(
-                send, crash, scope=scope, version=version, request_id=request_id, successor=successor
+                send, crash, scope=scope, version=version, request_id=request_id, marks=marks
             )
             return
-        await self.send(send, 200, encoded, version=version, request_id=request_id, successor=successor)
+        await self.send(send, 200, encoded, version=version, request_id=request_id, marks=marks)
 
     def _render(
         self, bound: _Bound, version: str, result: Any, query: Mapping[str, Any], principal: Principal | None
@@ -516,6 +550,7 @@ def create_app(
     handlers: Mapping[str, Handler] | None = None,
     spec: Mapping[str, Any] | None = None,
     cursor_key: bytes | None = None,
+    legacy: str = "accept",
 ) -> Starlette:
     """The sandbox app.
 
@@ -523,7 +558,9 @@ def create_app(
     ``clock``). ``clock``: Unix seconds, for the auth window and the health timestamp (default
     ``time.time``). ``handlers``: operationId → handler (default :data:`~truex_sandbox.handlers.HANDLERS`).
     ``spec``: the OpenAPI document (default: :func:`~truex_sandbox.spec.load_spec`). ``cursor_key``: the
-    key cursors are signed with (default: random per app, so cursors do not survive a restart).
+    key cursors are signed with (default: random per app, so cursors do not survive a restart). ``legacy``:
+    ``"accept"`` serves the legacy base ``/api/v1`` with its deprecation headers, ``"gone"`` answers it 410
+    naming the path under ``/v1/cefi``, as the exchange does after the announced removal.
 
     Raises :class:`StartupError` when an operation of the spec has no handler or a handler no operation.
     """
@@ -538,29 +575,34 @@ def create_app(
             return int(now() * 1_000_000_000)
 
         exchange = Exchange(clock=clock_ns)
-    core = _Core(exchange, HmacVerifier(_key_lookup(exchange), clock), CursorCodec(cursor_key), clock)
+    if legacy not in LEGACY_MODES:
+        raise StartupError(f"legacy={legacy!r}: must be one of {', '.join(LEGACY_MODES)}")
+    core = _Core(exchange, HmacVerifier(_key_lookup(exchange), clock), CursorCodec(cursor_key), clock, legacy)
     validators = RequestValidator(spec, operations)
 
     by_path: dict[str, dict[str, _Bound]] = {}
     for op_id, op in operations.items():
         canonical, handler = bindings[op_id]
         size = next((p for p in op.parameters if p.location == "query" and p.name == "size"), None)
-        successor = None
-        if op.deprecated and op.replacement is not None:
-            successor = operations[op.replacement].path
-        by_path.setdefault(op.path, {})[op.method] = _Bound(
-            operation=op,
-            canonical=canonical,
-            handler=handler,
-            validator=validators[op_id],
-            paginated=size is not None,
-            offset=op.has_param("skip"),
-            size_default=int(size.default) if size is not None and size.default is not None else 10,
-            user_id_required=canonical not in USER_ID_OPTIONAL,
-            successor=successor,
-        )
+        for base in op.bases:
+            by_path.setdefault(base + op.path, {})[op.method] = _Bound(
+                operation=op,
+                canonical=canonical,
+                handler=handler,
+                validator=validators[op_id],
+                paginated=size is not None,
+                offset=op.has_param("skip"),
+                size_default=int(size.default) if size is not None and size.default is not None else 10,
+                user_id_required=canonical not in USER_ID_OPTIONAL,
+                successor=_successor(op, base, operations),
+                legacy=base == LEGACY_BASE,
+            )
 
-    routes: list[Route] = [Route(SPEC_ROUTE, endpoint=_SpecEndpoint(core, _spec_bytes(spec)), name="openapi")]
+    spec_endpoint = _SpecEndpoint(core, _spec_bytes(spec))
+    routes: list[Route] = [
+        Route(f"{base}/openapi.json", endpoint=spec_endpoint, name=f"openapi{base}")
+        for base in (CURRENT_BASE, LEGACY_BASE)
+    ]
     routes += [
         Route(path, endpoint=_PathEndpoint(core, path, methods), name=path)
         for path, methods in by_path.items()
@@ -572,6 +614,13 @@ def create_app(
     app.state.clock = clock
     app.state.operations = operations
     return app
+
+
+def _successor(op: Operation, base: str, operations: Mapping[str, Operation]) -> str | None:
+    """What replaces ``op`` served under ``base``: its plural's path, under the current base."""
+    if op.deprecated and op.replacement is not None:
+        return CURRENT_BASE + operations[op.replacement].path
+    return CURRENT_BASE + op.path if base != CURRENT_BASE else None
 
 
 async def _last_resort(request: Request, exc: Exception) -> Response:

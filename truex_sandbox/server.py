@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 
 from .app import SPEC_ROUTE, create_app
 from .engine import Exchange
+from .versions import CURRENT_BASE, LEGACY_BASE
 
 __all__ = ["RunningServer", "banner", "bind_socket", "print_banner", "serve_in_thread"]
 
@@ -98,12 +99,14 @@ def serve_in_thread(
         sock.close()
 
 
-def banner(base_url: str, exchange: Exchange) -> str:
+def banner(base_url: str, exchange: Exchange, legacy: str = "accept") -> str:
     """What ``truex-sandbox`` prints on start: where it listens and every seeded API key, secret included."""
     clients = {c.id: c for c in exchange.seed.clients}
+    legacy_state = "deprecated, sunset 2026-08-05" if legacy == "accept" else "gone (410), --legacy gone"
     lines = [
         f"truex-sandbox listening on {base_url}",
-        f"  API base:  {base_url}/api/v1/",
+        f"  API base:  {base_url}{CURRENT_BASE}   (give this, or just {base_url}, as the client's base URL)",
+        f"  legacy:    {base_url}{LEGACY_BASE}    ({legacy_state})",
         f"  spec:      {base_url}{SPEC_ROUTE}",
         "",
         "API keys (the only time the secrets are shown):",
@@ -119,7 +122,9 @@ def banner(base_url: str, exchange: Exchange) -> str:
     return "\n".join(lines)
 
 
-def print_banner(base_url: str, exchange: Exchange, file: TextIO | None = None) -> None:
+def print_banner(
+    base_url: str, exchange: Exchange, file: TextIO | None = None, *, legacy: str = "accept"
+) -> None:
     """Print :func:`banner` and flush (a parent process may be reading the pipe line by line)."""
     out = file if file is not None else sys.stdout
-    print(banner(base_url, exchange), file=out, flush=True)
+    print(banner(base_url, exchange, legacy), file=out, flush=True)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -21,6 +22,7 @@ __all__ = [
     "HTTP_METHODS",
     "Operation",
     "Parameter",
+    "base_paths",
     "build_operations",
     "deref",
     "load_spec",
@@ -57,7 +59,8 @@ class Operation:
 
     operation_id: str
     method: str  # upper case
-    path: str  # template, e.g. /api/v1/orders/{ref_id}
+    path: str  # template relative to the API base, e.g. /orders/{ref_id}
+    bases: tuple[str, ...]  # the base paths it is served under, from the spec's servers: /v1/cefi, /api/v1
     parameters: tuple[Parameter, ...]
     body_pointer: str | None
     body_required: bool
@@ -174,6 +177,7 @@ def build_operations(spec: dict[str, Any]) -> dict[str, Operation]:
     """operationId → :class:`Operation` for every operation of ``spec``."""
     table: dict[str, Operation] = {}
     global_security = spec.get("security", [])
+    global_servers = spec.get("servers", [])
     for path, item in spec.get("paths", {}).items():
         shared = item.get("parameters", [])
         for method in HTTP_METHODS:
@@ -207,6 +211,7 @@ def build_operations(spec: dict[str, Any]) -> dict[str, Operation]:
                 operation_id=op_id,
                 method=method.upper(),
                 path=path,
+                bases=base_paths(op.get("servers") or item.get("servers") or global_servers),
                 parameters=tuple(params.values()),
                 body_pointer=body_pointer,
                 body_required=body_required,
@@ -219,6 +224,27 @@ def build_operations(spec: dict[str, Any]) -> dict[str, Operation]:
         if op.replacement is not None and op.replacement not in table:
             raise ValueError(f"{op.operation_id}: x-replacement {op.replacement} is not an operation")
     return table
+
+
+def base_paths(servers: Any) -> tuple[str, ...]:
+    """The distinct URL paths of ``servers``, each variable expanded to its default, then its enum values.
+
+    >>> base_paths([{"url": "http://h{base}", "variables": {"base": {"default": "/v1/cefi", "enum": ["/api/v1"]}}}])
+    ('/v1/cefi', '/api/v1')
+    """
+    found: list[str] = []
+    for server in servers:
+        urls = [str(server["url"])]
+        for name, var in server.get("variables", {}).items():
+            values = [var["default"], *(v for v in var.get("enum", ()) if v != var["default"])]
+            urls = [u.replace("{" + name + "}", str(v)) for u in urls for v in values]
+        for url in urls:
+            base = urlsplit(url).path.rstrip("/")
+            if base not in found:
+                found.append(base)
+    if not found:
+        raise ValueError("the spec names no server, so no base path to serve the API under")
+    return tuple(found)
 
 
 def _response_pointer(spec: dict[str, Any], op: dict[str, Any], base: tuple[str, ...]) -> str | None:

@@ -8,7 +8,9 @@
 Deprecation dates (DECISIONS §6, RFC 9745 ``Deprecation: @<epoch>``, RFC 8594 ``Sunset``): ``v2024_01_01``
 is deprecated as of 2026-03-12 — the date of docs v1.0.4, the spec's example for it — and sunset on
 2026-08-05 (docs v1.0.5). Singular paths are deprecated as of 2026-01-27 (docs v1.0.3, "Pluralize all
-endpoints. Deprecate singular versions."); no sunset is documented for them.
+endpoints. Deprecate singular versions."); they live only under the legacy base ``/api/v1``, whose removal
+docs v1.0.5 announce for 2026-08-05 too, so its responses carry that ``Sunset`` and a successor ``Link`` to
+the same operation under ``/v1/cefi``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from typing import Any, Final
 from .problems import ApiError
 
 __all__ = [
+    "CURRENT_BASE",
     "DEFAULT_VERSION",
+    "LEGACY_BASE",
     "SUPPORTED_VERSIONS",
     "V2024",
     "V2026",
@@ -41,6 +45,12 @@ SUPPORTED_VERSIONS: Final = (V2024, V2026)
 V2024_DEPRECATED: Final = date(2026, 3, 12)
 V2024_SUNSET: Final = date(2026, 8, 5)
 SINGULAR_DEPRECATED: Final = date(2026, 1, 27)
+#: The legacy base ``/api/v1``: no deprecation date is published for the prefix itself; docs v1.0.5 announce
+#: its removal for the same day as ``v2024_01_01``'s, so it shares that version's dates (x-assumption).
+LEGACY_BASE_DEPRECATED: Final = V2024_DEPRECATED
+#: The current REST base (docs v1.0.5); the legacy one is ``LEGACY_BASE``.
+CURRENT_BASE: Final = "/v1/cefi"
+LEGACY_BASE: Final = "/api/v1"
 
 _VERSIONS: Final = (
     {
@@ -81,11 +91,8 @@ def _http_date(day: date) -> str:
     return format_datetime(datetime(day.year, day.month, day.day, tzinfo=UTC), usegmt=True)
 
 
-_V2024_DEPRECATION: Final = f"@{_epoch(V2024_DEPRECATED)}"
-_SINGULAR_DEPRECATION: Final = f"@{_epoch(SINGULAR_DEPRECATED)}"
-_EARLIEST_DEPRECATION: Final = f"@{_epoch(min(V2024_DEPRECATED, SINGULAR_DEPRECATED))}"
 _V2024_SUNSET: Final = _http_date(V2024_SUNSET)
-_V2024_LINK: Final = '</api/v1/versions>; rel="deprecation"'
+_V2024_LINK: Final = f'<{CURRENT_BASE}/versions>; rel="deprecation"'
 
 
 def negotiate(header: str | None) -> str:
@@ -126,16 +133,34 @@ def render_error(version: str, problem: dict[str, Any]) -> Any:
     return {"error": problem}
 
 
-def deprecation_headers(version: str, successor: str | None) -> Sequence[tuple[str, str]]:
-    """Headers for a response under ``version``; ``successor`` is the plural path of a singular one."""
-    if version == V2024:
-        if successor is None:
-            return (("deprecation", _V2024_DEPRECATION), ("sunset", _V2024_SUNSET), ("link", _V2024_LINK))
-        return (
-            ("deprecation", _EARLIEST_DEPRECATION),
-            ("sunset", _V2024_SUNSET),
-            ("link", f'<{successor}>; rel="successor-version", {_V2024_LINK}'),
-        )
+def deprecation_headers(
+    version: str, successor: str | None, *, singular: bool = False, legacy: bool = False
+) -> Sequence[tuple[str, str]]:
+    """The ``Deprecation`` / ``Sunset`` / ``Link`` headers of a response.
+
+    ``version``: the version answered; ``successor``: the path that replaces the one requested (the
+    plural under the current base for a singular twin, the same path under ``/v1/cefi`` for one under the
+    legacy base); ``singular``: a deprecated singular twin; ``legacy``: served under ``/api/v1``. Each
+    reason adds its date (the earliest one is the ``Deprecation``) and its sunset, if it has one.
+    """
+    dates: list[date] = []
+    links: list[str] = []
+    sunset = False
     if successor is not None:
-        return (("deprecation", _SINGULAR_DEPRECATION), ("link", f'<{successor}>; rel="successor-version"'))
-    return ()
+        links.append(f'<{successor}>; rel="successor-version"')
+    if singular:
+        dates.append(SINGULAR_DEPRECATED)
+    if legacy:
+        dates.append(LEGACY_BASE_DEPRECATED)
+        sunset = True
+    if version == V2024:
+        dates.append(V2024_DEPRECATED)
+        links.append(_V2024_LINK)
+        sunset = True
+    if not dates:
+        return ()
+    headers = [("deprecation", f"@{_epoch(min(dates))}")]
+    if sunset:
+        headers.append(("sunset", _V2024_SUNSET))
+    headers.append(("link", ", ".join(links)))
+    return tuple(headers)

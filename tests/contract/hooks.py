@@ -13,7 +13,8 @@ give the CLI run what the in-process suite (``tests/test_contract.py``) does in 
   ``response_schema_conformance`` (the spec's v2026_01_23 bodies) on a request *not* sent in v2026_01_23 -
   an invalid version header the fuzzer made, or a ``v2024_01_01`` run - whose body
   ``v2024_body_conformance`` checks instead; and the ``Allow`` header exception of ``schemathesis.toml``
-  (``support.is_shadowed_delete``), which ``--checks all`` would otherwise override.
+  (``support.is_shadowed_delete``, ``support.is_legacy_only_method``), which ``--checks all`` would otherwise
+  override.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from contract.signer import HmacSigner, env_credentials
 from contract.support import (
     V2026,
     Steering,
+    is_legacy_only_method,
     is_shadowed_delete,
     pin_version,
     refusals_are_documented,
@@ -63,4 +65,4 @@ def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool
         return False  # a v2024_01_01 body: v2024_body_conformance checks it
     # `--checks all` re-enables allow_header_conformance where schemathesis.toml turns it off; this is the
     # same exception, narrower: DELETE advertised on a static path that shadows a templated one.
-    return not is_shadowed_delete(failure, case)
+    return not (is_shadowed_delete(failure, case) or is_legacy_only_method(failure, case))

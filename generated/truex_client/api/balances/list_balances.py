@@ -40,7 +40,7 @@ def _get_kwargs(
 
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/api/v1/balances",
+        "url": "/balances",
         "params": params,
     }
 

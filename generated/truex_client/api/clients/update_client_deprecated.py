@@ -23,7 +23,7 @@ def _get_kwargs(
 
     _kwargs: dict[str, Any] = {
         "method": "patch",
-        "url": "/api/v1/client",
+        "url": "/client",
     }
 
     _kwargs["json"] = body.to_dict()

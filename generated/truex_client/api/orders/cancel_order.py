@@ -35,7 +35,7 @@ def _get_kwargs(
 
     _kwargs: dict[str, Any] = {
         "method": "delete",
-        "url": "/api/v1/orders/{ref_id}".format(
+        "url": "/orders/{ref_id}".format(
             ref_id=quote(str(ref_id), safe=""),
         ),
         "params": params,

@@ -35,7 +35,7 @@ def _get_kwargs(
 
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/api/v1/order/status/{ref_id}".format(
+        "url": "/order/status/{ref_id}".format(
             ref_id=quote(str(ref_id), safe=""),
         ),
         "params": params,

@@ -23,7 +23,7 @@ def _get_kwargs(
 
     _kwargs: dict[str, Any] = {
         "method": "patch",
-        "url": "/api/v1/orders",
+        "url": "/orders",
     }
 
     _kwargs["json"] = body.to_dict()

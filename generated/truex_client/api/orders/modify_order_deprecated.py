@@ -23,7 +23,7 @@ def _get_kwargs(
 
     _kwargs: dict[str, Any] = {
         "method": "patch",
-        "url": "/api/v1/order",
+        "url": "/order",
     }
 
     _kwargs["json"] = body.to_dict()

@@ -21,7 +21,7 @@ def _get_kwargs(
 
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/api/v1/health",
+        "url": "/health",
     }
 
     _kwargs["headers"] = headers

@@ -23,7 +23,7 @@ def _get_kwargs(
 
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/api/v1/transfers",
+        "url": "/transfers",
     }
 
     _kwargs["json"] = body.to_dict()

@@ -23,7 +23,7 @@ def _get_kwargs(
 
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/api/v1/transfer",
+        "url": "/transfer",
     }
 
     _kwargs["json"] = body.to_dict()
