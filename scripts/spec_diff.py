@@ -303,8 +303,7 @@ def diff_operation_meta(o: Operation, n: Operation) -> Iterator[Change]:
 
 
 def describe(op: Operation) -> str:
-    shown = f"{op.method.upper()} {op.paths[0]}"
-    return shown if op.key.startswith(op.method.upper() + " ") else f"{shown} ({op.key})"
+    return f"{op.method.upper()} {op.paths[0]}"
 
 
 # ------------------------------------------------------------------ schemas
@@ -363,13 +362,11 @@ def diff_schema(
     side: Side, old: Any, new: Any, where: str, seen: frozenset[str] = frozenset()
 ) -> Iterator[Change]:
     """Type, format, enum, then properties and items, recursively."""
-    refs = (
-        str(old.get("$ref")) if isinstance(old, dict) else "",
-        str(new.get("$ref")) if isinstance(new, dict) else "",
-    )
-    if refs != ("", "") and "|".join(refs) in seen:
-        return  # a recursive schema: already being compared higher up this path
-    seen = seen | {"|".join(refs)}
+    pair = "|".join(str(x.get("$ref", "")) if isinstance(x, dict) else "" for x in (old, new))
+    if pair != "|":
+        if pair in seen:
+            return  # a recursive schema, already being compared higher up this path
+        seen = seen | {pair}
     o, n = flatten(side.old, old), flatten(side.new, new)
     yield from diff_scalar(side, o, n, where)
     yield from diff_properties(side, o, n, where, seen)
@@ -383,8 +380,9 @@ def diff_scalar(side: Side, o: Schema, n: Schema, where: str) -> Iterator[Change
     if types_of(o) != types_of(n) and types_of(o) and types_of(n):
         old_t, new_t = "|".join(sorted(types_of(o))), "|".join(sorted(types_of(n)))
         yield Change(section, where, f"type changed: {old_t} -> {new_t}", True)
-    if o.get("format") != n.get("format"):
-        yield Change(section, where, f"format changed: {o.get('format')} -> {n.get('format')}", True)
+    elif o.get("format") != n.get("format"):  # after a type change the format says nothing new
+        before, after = o.get("format") or "(none)", n.get("format") or "(none)"
+        yield Change(section, where, f"format changed: {before} -> {after}", True)
     old_enum, new_enum = o.get("enum"), n.get("enum")
     if old_enum is None and new_enum is not None:
         yield Change(section, where, f"enum introduced: {new_enum}", side.request)
