@@ -15,14 +15,21 @@ their enum values; operation- and path-level ``servers`` override the global one
 the path template, so moving ``/api/v1/orders`` under a server ``https://api.truex.co{base}``
 with ``base: {default: /v1/cefi}`` is reported as a move. Example::
 
-    $ python scripts/spec_diff.py openapi/truex.yaml openapi/upstream/truex.yaml
-    spec_diff: openapi/truex.yaml (1.0.4) -> openapi/upstream/truex.yaml (1.0.5): 3 changes, 2 breaking
+    $ python scripts/spec_diff.py tests/fixtures/spec_diff/base.yaml tests/fixtures/spec_diff/v1.0.5.yaml
+    spec_diff: .../base.yaml (1.0.4) -> .../v1.0.5.yaml (1.0.5): 8 changes, 4 breaking
 
     Servers
       BREAKING  servers: removed https://prod.truex.co
                 servers: added https://api.truex.co/v1/cefi
+                servers: added https://api.truex.co/api/v1
+
+    Security
+                securitySchemes: added scheme bearer
+                global: new alternative: bearer
+
     Operations
-      BREAKING  create_order: moved POST /api/v1/orders -> /v1/cefi/orders
+      BREAKING  get_health: moved GET /api/v1/health -> /v1/cefi/health (old path still allowed by ...)
+      ...
 
 Rules: removing an operation, a parameter, a field or an enum value is breaking; so are a new
 required request parameter or field, an enum appearing on a request value, a type or format
@@ -293,7 +300,8 @@ def diff_operation_meta(o: Operation, n: Operation) -> Iterator[Change]:
         yield Change("operations", n.key, f"method changed: {o.method.upper()} -> {n.method.upper()}", True)
     if not {normalise(p) for p in o.paths} & {normalise(p) for p in n.paths}:
         # Paths under the first server (a server that goes away is reported under Servers).
-        still = " (old path still allowed by a server variable)" if o.all_paths & n.all_paths else ""
+        allowed = {normalise(p) for p in o.paths} & n.all_paths
+        still = " (old path still allowed by a server variable)" if allowed else ""
         yield Change(
             "operations", n.key, f"moved {n.method.upper()} {o.paths[0]} -> {n.paths[0]}{still}", True
         )
@@ -489,12 +497,13 @@ def diff_request_body(old: Spec, new: Spec, o: Operation, n: Operation) -> Itera
 def diff_responses(old: Spec, new: Spec, o: Operation, n: Operation) -> Iterator[Change]:
     """A removed 2xx response is breaking, another removed status is not; bodies compared."""
     side = Side(old, new, "responses")
-    before, after = o.node.get("responses") or {}, n.node.get("responses") or {}
-    for status in sorted(map(str, before.keys() - after.keys())):
+    before = {str(k): v for k, v in (o.node.get("responses") or {}).items()}  # 200 and '200' alike
+    after = {str(k): v for k, v in (n.node.get("responses") or {}).items()}
+    for status in sorted(before.keys() - after.keys()):
         yield Change("responses", f"{n.key}.{status}", "response removed", status.startswith("2"))
-    for status in sorted(map(str, after.keys() - before.keys())):
+    for status in sorted(after.keys() - before.keys()):
         yield Change("responses", f"{n.key}.{status}", "response added", False)
-    for status in sorted(before.keys() & after.keys(), key=str):
+    for status in sorted(before.keys() & after.keys()):
         yield from diff_content(
             side, resolve(old, before[status]), resolve(new, after[status]), f"{n.key}.{status}"
         )

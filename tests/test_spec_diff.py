@@ -137,6 +137,13 @@ def test_v104_to_v105_relative_paths_under_a_server_base_are_moves() -> None:
     assert not [c for c in found if c[0] in ("parameters", "request", "responses")]
 
 
+def test_v105_back_to_v104_drops_bearer_and_the_old_default_path_is_not_allowed() -> None:
+    found = changes("base.yaml", old=FIXTURES / "v1.0.5.yaml")
+    assert ("security", "global", "no longer accepted: bearer", True) in found
+    assert ("security", "securitySchemes", "removed scheme bearer", True) in found
+    assert ("operations", "create_order", "moved POST /v1/cefi/orders -> /api/v1/orders", True) in found
+
+
 def test_operations_without_operation_id_match_by_method_and_effective_path() -> None:
     old, new = spec_diff.load_spec(str(BASE)), spec_diff.load_spec(str(FIXTURES / "v1.0.5.yaml"))
     for doc in (old, new):
@@ -201,6 +208,16 @@ def test_server_base_path_change_is_breaking_and_moves_operations() -> None:
     assert [(c.section, c.message, c.breaking) for c in spec_diff.diff_specs(old, new)] == [
         ("servers", "base path of https://h.test changed: /api/v1 -> /v2", True),
         ("operations", "moved GET /api/v1/x -> /v2/x", True),
+    ]
+
+
+def test_status_codes_compare_as_strings_and_a_removed_2xx_is_breaking() -> None:
+    old, new = _tiny(), _tiny()
+    old["paths"]["/x"]["get"]["responses"] = {200: {"description": "ok"}, 404: {"description": "no"}}  # type: ignore[index]
+    new["paths"]["/x"]["get"]["responses"] = {"201": {"description": "ok"}, "404": {"description": "no"}}  # type: ignore[index]
+    assert [(c.where, c.message, c.breaking) for c in spec_diff.diff_specs(old, new)] == [
+        ("op.200", "response removed", True),
+        ("op.201", "response added", False),
     ]
 
 
