@@ -53,6 +53,15 @@ $(PRISM_STAMP): package.json $(wildcard package-lock.json)
 contract-prism: $(STAMP) $(PRISM_STAMP)
 	scripts/prism.sh
 
+## spec-drift: fetch the published description (scripts/fetch_spec.py) and report how it differs from
+## openapi/truex.yaml (scripts/spec_diff.py); non-zero on a breaking change or a failed fetch. Not part of test.
+UPSTREAM ?= openapi/upstream/truex.yaml
+
+.PHONY: spec-drift
+spec-drift: $(STAMP)
+	@$(BIN)/python scripts/fetch_spec.py --output $(UPSTREAM) >&2
+	@$(BIN)/python scripts/spec_diff.py openapi/truex.yaml $(UPSTREAM)
+
 ## demo: a short trading session through the client against the embedded sandbox
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
