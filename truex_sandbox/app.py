@@ -45,7 +45,7 @@ from starlette.responses import Response
 from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .auth import HmacVerifier, KeyRecord, Principal
+from .auth import HmacVerifier, KeyRecord, Principal, refuse_repeated_auth_headers
 from .engine import EngineError, Exchange
 from .handlers import ENGINE_FREE, HANDLERS, USER_ID_OPTIONAL, Call, Handler
 from .pagination import CursorCodec, listing_id, paginate
@@ -296,6 +296,7 @@ class _Core:
             body = await _read_body(receive)
             principal: Principal | None = None
             if not op.public:
+                refuse_repeated_auth_headers(scope["headers"])  # the dict above kept only the last copy
                 principal = self.verifier.verify(
                     op.method, _raw_path(scope), headers, body, user_id_required=bound.user_id_required
                 )
