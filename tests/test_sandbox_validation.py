@@ -119,7 +119,11 @@ async def test_modify_needs_id_or_external_id(app: Any, alice: Creds) -> None:
 
 @pytest.mark.parametrize(
     ("content", "expected"),
-    [(b"{", "body: is not valid JSON"), (b"", "body: is required"), (b"\xff\xfe", "body: is not valid JSON")],
+    [
+        (b"{", "body: is not valid JSON"),
+        (b"", "body: is required"),
+        (b"\xff\xfe", "body: must be encoded as UTF-8"),
+    ],
 )
 async def test_a_body_that_is_not_json_is_a_400(
     app: Any, alice: Creds, content: bytes, expected: str

@@ -21,8 +21,8 @@ from pathlib import Path
 import uvicorn
 
 from .app import LEGACY_MODES, create_app
-from .engine import Exchange
-from .seed import default_seed, load_seed
+from .engine import Exchange, Unavailable
+from .seed import Seed, default_seed, load_seed, seed_to_dict
 from .server import bind_socket, print_banner
 
 __all__ = ["build_parser", "main"]
@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--db",
         metavar="PATH",
-        help="SQLite file to keep state across restarts (a new file takes the seed; an existing one keeps its own)",
+        help="SQLite file to keep state across restarts (a new file takes the seed; an existing one keeps its "
+        "own, and refuses a --seed that differs from it); one sandbox process per file",
     )
     parser.add_argument(
         "--fresh-keys",
@@ -76,15 +77,36 @@ class _Server(uvicorn.Server):
             print_banner(self._base_url, self._exchange, legacy=self._legacy)
 
 
+def _open_exchange(args: argparse.Namespace) -> Exchange:
+    """The exchange of the command line; ``ValueError`` (one line) when the database cannot be used with it."""
+    if args.seed is not None:
+        seed = load_seed(args.seed, fresh_credentials=args.fresh_keys)
+    else:
+        seed = default_seed(fresh_credentials=args.fresh_keys)
+    exchange = Exchange(seed=seed, store=args.db)
+    if args.seed is not None and _seed_differs(seed, exchange.seed, args.fresh_keys):
+        exchange.close()
+        raise ValueError(
+            f"{args.db}: was created from another seed than {args.seed}; start without --seed to keep its "
+            "state, or pass a new file to --db"
+        )
+    return exchange
+
+
+def _seed_differs(given: Seed, kept: Seed, fresh_keys: bool) -> bool:
+    ours, theirs = seed_to_dict(given), seed_to_dict(kept)
+    if fresh_keys:  # credentials drawn anew on every start: compare which clients each key serves only
+        for data in (ours, theirs):
+            data["api_keys"] = [key["clients"] for key in data["api_keys"]]
+    return ours != theirs
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.seed is not None:
-            seed = load_seed(args.seed, fresh_credentials=args.fresh_keys)
-        else:
-            seed = default_seed(fresh_credentials=args.fresh_keys)
-        exchange = Exchange(seed=seed, store=args.db)
-    except (OSError, ValueError) as exc:
+        exchange = _open_exchange(args)
+    except (OSError, ValueError, Unavailable) as exc:
+        # One line, no traceback: a damaged, foreign or busy database says what is wrong and what to do.
         print(f"truex-sandbox: {exc}", file=sys.stderr)
         return 2
     try:

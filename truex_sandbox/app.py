@@ -7,7 +7,9 @@ runs, so a request that fails version, auth or validation changes nothing):
 2. ``X-Truex-Version`` → 400 listing the supported versions when unknown;
 3. HMAC auth unless the operation is public (``security: []``) → 401 / 403;
 4. query and path parameters, media type and body against the spec → 400 / 415;
-5. the handler calls the engine; an engine refusal keeps its status (400/403/404/409);
+5. the handler calls the engine; an engine refusal keeps its status (400/403/404/409), a journal that
+   cannot be written is a 503 with ``Retry-After`` (nothing changed). With a journal, handlers that use the
+   engine run in a worker thread, so a slow or locked disk never stalls the event loop (``/health``);
 6. the version layer renders the payload (and cuts the page of a list); any other exception → a logged
    500 problem, never a traceback.
 
@@ -34,6 +36,7 @@ from typing import Any, Final, NamedTuple
 from urllib.parse import parse_qsl, quote
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor
 from starlette.middleware import Middleware
 from starlette.middleware.errors import ServerErrorMiddleware
@@ -42,9 +45,9 @@ from starlette.responses import Response
 from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .auth import HmacVerifier, KeyRecord, Principal
+from .auth import HmacVerifier, KeyRecord, Principal, refuse_repeated_auth_headers
 from .engine import EngineError, Exchange
-from .handlers import HANDLERS, USER_ID_OPTIONAL, Call, Handler
+from .handlers import ENGINE_FREE, HANDLERS, USER_ID_OPTIONAL, Call, Handler
 from .pagination import CursorCodec, listing_id, paginate
 from .problems import ApiError, problem_body
 from .spec import Operation, build_operations, deref, load_spec, spec_json
@@ -101,6 +104,8 @@ class _Bound:
     successor: str | None
     #: Served under the legacy base ``/api/v1``.
     legacy: bool
+    #: Run the handler on the event loop: it does no disk I/O (no engine call, or an engine without a journal).
+    inline: bool
 
 
 def _signature(spec: Mapping[str, Any], op: Operation) -> tuple[Any, ...]:
@@ -325,6 +330,7 @@ class _Core:
             body = await _read_body(receive)
             principal: Principal | None = None
             if not op.public:
+                refuse_repeated_auth_headers(scope["headers"])  # the dict above kept only the last copy
                 principal = self.verifier.verify(
                     op.method, _raw_path(scope), headers, body, user_id_required=bound.user_id_required
                 )
@@ -343,7 +349,7 @@ class _Core:
                     None if content_type is None else content_type.decode("latin-1"), body
                 )
             call = Call(self.exchange, version, query, path, document, principal, self.clock())
-            result = bound.handler(call)
+            result = bound.handler(call) if bound.inline else await run_in_threadpool(bound.handler, call)
             # Encoded here, inside the try: a payload that cannot be encoded is a 500 problem like any crash.
             encoded = _dumps(self._render(bound, version, result, query, principal))
         except ApiError as error:
@@ -352,9 +358,10 @@ class _Core:
             )
             return
         except EngineError as error:
+            retry = {"retry-after": str(error.retry_after)} if error.retry_after is not None else None
             await self.send_problem(
                 send,
-                ApiError(error.status, error.detail, title=error.title),
+                ApiError(error.status, error.detail, title=error.title, headers=retry),
                 scope=scope,
                 version=version,
                 request_id=request_id,
@@ -596,6 +603,7 @@ def create_app(
                 user_id_required=canonical not in USER_ID_OPTIONAL,
                 successor=_successor(op, base, operations),
                 legacy=base == LEGACY_BASE,
+                inline=canonical in ENGINE_FREE or not exchange.journaling,
             )
 
     spec_endpoint = _SpecEndpoint(core, _spec_bytes(spec))

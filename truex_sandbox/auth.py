@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -35,6 +35,7 @@ __all__ = [
     "KeyRecord",
     "Principal",
     "expected_signature",
+    "refuse_repeated_auth_headers",
 ]
 
 HEADER_TOKEN: Final = "x-truex-auth-token"
@@ -48,6 +49,7 @@ _USERID: Final = HEADER_USERID.encode("ascii")
 _USERID_ALT: Final = HEADER_USERID_ALT.encode("ascii")
 _TIMESTAMP: Final = HEADER_TIMESTAMP.encode("ascii")
 _SIGNATURE: Final = HEADER_SIGNATURE.encode("ascii")
+_AUTH_PREFIX: Final = b"x-truex-auth-"
 MAX_AGE_SECONDS: Final = 15
 MAX_FUTURE_SECONDS: Final = 1
 
@@ -94,6 +96,19 @@ def expected_signature(secret: str, timestamp: bytes, method: str, raw_path: byt
 
 def _unauthorized(detail: str) -> ApiError:
     return ApiError(401, detail, headers=dict(_WWW_AUTHENTICATE))
+
+
+def refuse_repeated_auth_headers(raw: Iterable[tuple[bytes, bytes]]) -> None:
+    """401 naming an ``x-truex-auth-*`` header sent twice: which copy was meant (or signed) is ambiguous.
+
+    ``raw`` is the request's header list as sent (ASGI ``scope["headers"]``, lower-case names).
+    """
+    seen: set[bytes] = set()
+    for name, _ in raw:
+        if name.startswith(_AUTH_PREFIX):
+            if name in seen:
+                raise _unauthorized(f"{name.decode('latin-1')}: sent more than once; send it once")
+            seen.add(name)
 
 
 class HmacVerifier:

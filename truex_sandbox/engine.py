@@ -43,6 +43,7 @@ Choices where the API is silent:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import re
@@ -106,7 +107,7 @@ from .models import (
     parse_decimal,
 )
 from .seed import MarketMaking, Seed, default_seed, seed_from_dict, seed_to_dict
-from .store import Record, Store, open_store
+from .store import JOURNAL_FORMAT, JournalError, JournalWriteError, Record, Store, open_store
 
 __all__ = [
     "DEFAULT_ID_START",
@@ -116,6 +117,7 @@ __all__ = [
     "Exchange",
     "Forbidden",
     "NotFound",
+    "Unavailable",
 ]
 
 DEFAULT_ID_START: Final = 800000000000000001
@@ -123,6 +125,15 @@ DAY_NS: Final = 86_400 * 1_000_000_000
 RETENTION_NS: Final = 28 * DAY_NS
 _PRUNE_EVERY_NS: Final = 60 * 1_000_000_000
 _VWAP_QUANTUM: Final = Decimal("1e-10")
+#: The arguments each kind of journal record carries.
+_RECORD_KEYS: Final = {
+    "advance": frozenset(),
+    "create_order": frozenset({"caller", "body"}),
+    "modify_order": frozenset({"caller", "body"}),
+    "cancel_order": frozenset({"caller", "ref_id", "id_type"}),
+    "update_client": frozenset({"caller", "body"}),
+    "create_transfer": frozenset({"caller", "body", "settle_delay_ns"}),
+}
 
 # Exact arithmetic on wire decimals of up to MAX_DECIMAL_CHARS (64) digits: a product of three of them
 # (qty x price x fee factor) has at most 192 significant digits.
@@ -155,6 +166,8 @@ class EngineError(Exception):
 
     status: int = 500
     title: str = "Internal Server Error"
+    #: Seconds after which a retry may succeed (``Retry-After``); None: retrying the same request will not help.
+    retry_after: int | None = None
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -182,6 +195,15 @@ class NotFound(EngineError):
 class Conflict(EngineError):
     status = 409
     title = "Conflict"
+
+
+class Unavailable(EngineError):
+    """The journal could not be written: the command did not happen (nothing changed); retry it later."""
+
+    status = 503
+    title = "Service Unavailable"
+    #: Seconds to wait before a retry (the HTTP layer sends it as ``Retry-After``).
+    retry_after = 1
 
 
 # --------------------------------------------------------------------------------------- small helpers
@@ -438,22 +460,37 @@ class Exchange:
         self.settle_delay_ns = settle_delay_ns
         self._store = open_store(store)
         self._journaling = self._store.journaling
+        try:
+            self._start(seed, id_start, house_replenish)
+        except BaseException:
+            if self._store is not store:  # opened here from a path: release the file (and its lock)
+                self._store.close()
+            raise
+
+    def _start(self, seed: Seed | None, id_start: int, house_replenish: bool) -> None:
+        """Take the configuration recorded in the store (or record this one), load the seed, replay."""
         meta = self._store.load_meta()
         if meta is None:
             seed = seed or default_seed()
             if self._journaling:
                 self._store.save_meta(
                     {
-                        "version": 1,
+                        "version": JOURNAL_FORMAT,
                         "seed": seed_to_dict(seed),
                         "id_start": id_start,
                         "house_replenish": house_replenish,
                     }
                 )
         else:
-            seed = seed_from_dict(meta["seed"])
-            id_start = int(meta["id_start"])
-            house_replenish = bool(meta["house_replenish"])
+            try:
+                seed = seed_from_dict(meta["seed"])
+                id_start = int(meta["id_start"])
+                house_replenish = bool(meta["house_replenish"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise JournalError(
+                    f"the journal's metadata is incomplete or unreadable ({exc!r}); restore the file from a "
+                    "backup or pass a new file to --db"
+                ) from None
         self.seed = seed
         self._next_id = id_start
         self._house_replenish = house_replenish
@@ -546,19 +583,42 @@ class Exchange:
 
     # -------------------------------------------------------------------------- time & journal
     def _tick(self) -> int:
-        """Read the clock (monotonic), run the lifecycle step, journal it if it changed anything."""
+        """Read the clock and run the lifecycle step (journaled first when it may change something)."""
+        return self._step(self._read_clock(), journaled=False)
+
+    def _read_clock(self) -> int:
+        """The clock, made monotonic (a clock going backwards stands still)."""
         now = self._clock()
         if type(now) is not int:
             now = int(now)
-        if now < self._now:
-            now = self._now
-        self._now = now
+        return now if now > self._now else self._now
+
+    def _step(self, now: int, *, journaled: bool) -> int:
+        """Move to ``now`` and run the lifecycle step; ``journaled``: a record at ``now`` is already written."""
         if self._active_transfers or self._house_dirty or now >= self._next_prune:
-            self._lifecycle(now)
+            self._lifecycle(now, journaled)
+        self._now = now
         return now
 
-    def _lifecycle(self, now: int) -> None:
-        """The part of :meth:`_tick` after the clock read, when there is something to do."""
+    def _journal_first(self, op: str, args: dict[str, Any]) -> int:
+        """Write a command durably, then run the lifecycle step at its time; that time.
+
+        Journal first, then memory: when the write fails nothing has changed (:class:`Unavailable`). The one
+        record also stands for the lifecycle step, since replay runs the step before every record; and a
+        command the engine then refuses replays to the same refusal (the engine is deterministic).
+        """
+        now = self._read_clock()
+        self._write(now, op, _canonical(args))
+        return self._step(now, journaled=True)
+
+    def _write(self, now: int, op: str, args_json: str) -> None:
+        try:
+            self._store.append(now, op, args_json)
+        except JournalWriteError as exc:
+            raise Unavailable(str(exc)) from exc
+
+    def _lifecycle(self, now: int, journaled: bool) -> None:
+        """The part of :meth:`_step` when there is something to do."""
         if (
             self._house_dirty
             and not self._active_transfers
@@ -590,48 +650,67 @@ class Exchange:
             if same and i == len(sig):
                 self._house_dirty = self._house_replenish
                 return
-        if (self._active_transfers or self._house_dirty) and self._advance(now) and self._journaling:
-            self._store.append(now, "advance", "{}")
+        if self._active_transfers or self._house_dirty:
+            if not journaled and self._journaling and self._advance_due(now):
+                # A read's step: journaled before it changes memory, as a command is.
+                self._write(now, "advance", "{}")
+            self._advance(now)
         if now >= self._next_prune:
             self._prune(now)
 
-    def _journal_args(self, args: dict[str, Any]) -> str | None:
-        if not self._journaling:
-            return None
-        return _canonical(args)
+    def _advance_due(self, now: int) -> bool:
+        """Whether ``_advance(now)`` may change something: a transfer moves on, or a re-quote may place.
 
-    def _journal(self, now: int, op: str, args_json: str | None) -> None:
-        if args_json is not None:
-            self._store.append(now, op, args_json)
+        Never says no when it would change something (the journal must hold every change); says yes only for
+        the same inputs as ``_requote`` (so a read waiting for a settlement does not write a record each time).
+        """
+        if any(t.status == T_INITIALIZED or now >= t.settle_at for t in self._active_transfers):
+            return True
+        house = self._mm_client
+        if not self._house_dirty or house is None:
+            return False
+        if self._house_full_scan:
+            return True
+        return bool(self._house_pending) and self._house_state(house) != self._house_sig
 
     def _replay(self, record: Record) -> None:
+        """Apply one record as it ran live: the lifecycle step at its time, then the command."""
         now = max(record.ts, self._now)
         self._now = now
         self._advance(now)
-        args = record.args
-        try:
-            if record.op == "advance":
-                pass
-            elif record.op == "create_order":
-                self._create_order(frozenset(args["caller"]), args["body"], now)
-            elif record.op == "modify_order":
-                self._modify_order(frozenset(args["caller"]), args["body"], now)
-            elif record.op == "cancel_order":
-                self._cancel_order(frozenset(args["caller"]), args["ref_id"], args["id_type"], now)
-            elif record.op == "update_client":
-                self._update_client(frozenset(args["caller"]), args["body"])
-            elif record.op == "create_transfer":
-                self._create_transfer(
-                    frozenset(args["caller"]), args["body"], now, int(args["settle_delay_ns"])
-                )
-            else:
-                raise RuntimeError(f"journal record {record.seq}: unknown op {record.op!r}")
-        except EngineError as exc:
-            raise RuntimeError(
-                f"journal replay diverged at record {record.seq} ({record.op}): {exc.detail}"
-            ) from exc
         if now >= self._next_prune:
             self._prune(now)
+        # Journal first records the commands the engine then refuses: replay refuses them the same way.
+        with contextlib.suppress(EngineError):
+            self._apply(record)
+
+    def _apply(self, record: Record) -> None:
+        """Run a record's command (an ``advance`` record has none)."""
+        args, now, op = record.args, self._now, record.op
+        keys = _RECORD_KEYS.get(op)
+        if keys is None or not isinstance(args, dict) or not keys <= args.keys():
+            raise JournalError(
+                f"journal record {record.seq} ({op!r}) is not a command this sandbox wrote; restore the file "
+                "from a backup or pass a new file to --db"
+            )
+        if op == "advance":
+            return
+        caller = frozenset(args["caller"])
+        if op == "create_order":
+            self._create_order(caller, args["body"], now)
+        elif op == "modify_order":
+            self._modify_order(caller, args["body"], now)
+        elif op == "cancel_order":
+            self._cancel_order(caller, args["ref_id"], args["id_type"], now)
+        elif op == "update_client":
+            self._update_client(caller, args["body"])
+        else:
+            self._create_transfer(caller, args["body"], now, int(args["settle_delay_ns"]))
+
+    @property
+    def journaling(self) -> bool:
+        """Whether commands are written to a journal (each public call may then wait for the disk)."""
+        return self._journaling
 
     @property
     def clock(self) -> Callable[[], int]:
@@ -1409,12 +1488,12 @@ class Exchange:
     @_locked
     def update_client(self, caller: AbstractSet[str], body: dict[str, Any]) -> dict[str, Any]:
         """PATCH /clients: ``{"id", "info": {"self_trade_prevention"}}`` → the client."""
-        now = self._tick()
         caller = _caller(caller)
-        args = self._journal_args({"caller": sorted(caller), "body": body})
-        client = self._update_client(caller, body)
-        self._journal(now, "update_client", args)
-        return self._client_view(client)
+        if self._journaling:
+            self._journal_first("update_client", {"caller": sorted(caller), "body": body})
+        else:
+            self._tick()
+        return self._client_view(self._update_client(caller, body))
 
     def _update_client(self, caller: AbstractSet[str], body: Any) -> Client:
         body = _obj(body, "body")
@@ -1435,14 +1514,13 @@ class Exchange:
         outer = getcontext()
         setcontext(self._ctx)
         try:
-            now = self._tick()
             if isinstance(caller, str):
                 _caller(caller)
-            args = _canonical({"caller": sorted(caller), "body": body}) if self._journaling else None
-            order, created = self._create_order(caller, body, now)
-            if created and args is not None:
-                self._store.append(now, "create_order", args)
-            return self._order_view(order)
+            if self._journaling:
+                now = self._journal_first("create_order", {"caller": sorted(caller), "body": body})
+            else:
+                now = self._tick()
+            return self._order_view(self._create_order(caller, body, now)[0])
         finally:
             setcontext(outer)
             lock.release()
@@ -1760,12 +1838,12 @@ class Exchange:
     @_locked
     def modify_order(self, caller: AbstractSet[str], body: dict[str, Any]) -> dict[str, Any]:
         """PATCH /orders: new total qty / new price / optional conversion to MARKET."""
-        now = self._tick()
         caller = _caller(caller)
-        args = self._journal_args({"caller": sorted(caller), "body": body})
-        order = self._modify_order(caller, body, now)
-        self._journal(now, "modify_order", args)
-        return self._order_view(order)
+        if self._journaling:
+            now = self._journal_first("modify_order", {"caller": sorted(caller), "body": body})
+        else:
+            now = self._tick()
+        return self._order_view(self._modify_order(caller, body, now))
 
     def _modify_order(self, caller: AbstractSet[str], body: Any, now: int) -> Order:
         body = _obj(body, "body")
@@ -1892,18 +1970,14 @@ class Exchange:
         outer = getcontext()
         setcontext(self._ctx)
         try:
-            now = self._tick()
             if isinstance(caller, str):
                 _caller(caller)
-            args = (
-                _canonical({"caller": sorted(caller), "ref_id": ref_id, "id_type": id_type})
-                if self._journaling
-                else None
-            )
-            view = self._cancel_order(caller, ref_id, id_type, now)
-            if args is not None:
-                self._store.append(now, "cancel_order", args)
-            return view
+            if self._journaling:
+                args = {"caller": sorted(caller), "ref_id": ref_id, "id_type": id_type}
+                now = self._journal_first("cancel_order", args)
+            else:
+                now = self._tick()
+            return self._cancel_order(caller, ref_id, id_type, now)
         finally:
             setcontext(outer)
             lock.release()
@@ -2047,13 +2121,14 @@ class Exchange:
     @_locked
     def create_transfer(self, caller: AbstractSet[str], body: dict[str, Any]) -> dict[str, Any]:
         """POST /transfers ``{"request": {...}}`` → the transfer (``REJECTED`` for a withdraw above available)."""
-        now = self._tick()
         caller = _caller(caller)
         delay = self.settle_delay_ns
-        args = self._journal_args({"caller": sorted(caller), "body": body, "settle_delay_ns": delay})
-        transfer = self._create_transfer(caller, body, now, delay)
-        self._journal(now, "create_transfer", args)
-        return self._transfer_view(transfer)
+        if self._journaling:
+            args = {"caller": sorted(caller), "body": body, "settle_delay_ns": delay}
+            now = self._journal_first("create_transfer", args)
+        else:
+            now = self._tick()
+        return self._transfer_view(self._create_transfer(caller, body, now, delay))
 
     def _create_transfer(self, caller: AbstractSet[str], body: Any, now: int, delay: int) -> Transfer:
         body = _obj(body, "body")

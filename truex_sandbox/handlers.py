@@ -8,7 +8,8 @@ body), so the twins cannot behave differently. ``get_vwap_quote_deprecated`` is 
 operation with a handler of its own, because its body and answer differ from its replacement's.
 
 Handlers run on the event loop thread, synchronously: the engine is in-memory and fast, and it is the single
-writer of all state (it also takes its own lock, for callers on other threads).
+writer of all state (it also takes its own lock, for callers on other threads). With a journal, every call
+may wait for the disk: the app then runs the handlers outside :data:`ENGINE_FREE` in a worker thread.
 """
 
 from __future__ import annotations
@@ -23,13 +24,16 @@ from .auth import Principal
 from .engine import Exchange
 from .versions import version_list
 
-__all__ = ["HANDLERS", "SERVICE_NAME", "USER_ID_OPTIONAL", "Call", "Handler"]
+__all__ = ["ENGINE_FREE", "HANDLERS", "SERVICE_NAME", "USER_ID_OPTIONAL", "Call", "Handler"]
 
 SERVICE_NAME: Final = "truex-sandbox"
 
 #: Operations (by their handler's operationId) that work without the user-id header: client discovery
 #: (DECISIONS §11; True Markets' tools call it before they know their client id).
 USER_ID_OPTIONAL: Final = frozenset({"list_clients"})
+
+#: Handlers that never call the engine: they answer on the event loop even while the engine waits for a disk.
+ENGINE_FREE: Final = frozenset({"get_health", "list_versions"})
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass pays object.__setattr__ per field, per request

@@ -13,6 +13,7 @@ A violation is a 400 problem whose ``detail`` names the field and the rule, e.g.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -27,13 +28,24 @@ from .fastcheck import REQUIRED_ONE_OF, Check, Validator, compile_schema, inline
 from .problems import ApiError
 from .spec import Operation, Parameter
 
-__all__ = ["MAX_REPORTED", "SPEC_URI", "OperationValidator", "RequestValidator", "describe", "spec_registry"]
+__all__ = [
+    "MAX_REPORTED",
+    "SPEC_URI",
+    "OperationValidator",
+    "RequestValidator",
+    "describe",
+    "parse_json",
+    "spec_registry",
+]
 
 #: The base URI the spec document is registered under; every schema is ``{"$ref": SPEC_URI + pointer}``.
 SPEC_URI: Final = "urn:truex-sandbox:openapi"
 MAX_REPORTED: Final = 10
 
 _INTEGER = re.compile(r"^-?[0-9]{1,18}$")
+#: A JSON escape of a UTF-16 surrogate: only a body with one needs the full lone-surrogate check.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_STRICT_ENCODER: Final = json.JSONEncoder(ensure_ascii=False)
 #: The version header is checked (with a better message listing the versions) by the version layer.
 _HANDLED_ELSEWHERE = frozenset({"x-truex-version"})
 
@@ -239,23 +251,56 @@ class OperationValidator:
             if self.operation.body_required:
                 raise ApiError(400, "body: is required (a JSON document)")
             return None
-        try:
-            if raw[:1] == b"{" and len(raw) >= 4 and raw[1]:
-                # What json.loads(bytes) does for a body that starts with "{" (its encoding detection says
-                # UTF-8 then), without the detection.
-                document = json.loads(raw.decode("utf-8", "surrogatepass"))
-            else:
-                document = json.loads(raw)
-        except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-            where = (
-                f" ({exc.msg} at line {exc.lineno} column {exc.colno})"
-                if isinstance(exc, json.JSONDecodeError)
-                else ""
-            )
-            raise ApiError(400, f"body: is not valid JSON{where}") from None
+        document = parse_json(raw)
         if not self._body_check(document):
             _raise_from(validator, document, "")
         return document
+
+
+def parse_json(raw: bytes) -> Any:
+    """A JSON body as RFC 8259 §8 has it between systems: UTF-8 without a BOM, strings of Unicode text.
+
+    400 naming the rule otherwise. ``json.loads(bytes)`` would guess UTF-16/32 and skip a BOM, and the
+    parser turns a ``\\ud800`` escape into a lone surrogate that no answer can encode later (a stored one
+    made every later listing of it fail), so the bytes are decoded here, strictly, and such escapes refused.
+    """
+    if raw.startswith(codecs.BOM_UTF8):
+        raise ApiError(
+            400, "body: must not start with a byte order mark (RFC 8259 §8.1: UTF-8 without a BOM)"
+        )
+    if b"\x00" in raw[:4] or raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        raise ApiError(400, "body: must be encoded as UTF-8 (RFC 8259 §8.1), not UTF-16 or UTF-32")
+    try:
+        text = raw.decode("utf-8")  # strict: a surrogate encoded as bytes (ED A0 80) is not UTF-8 either
+    except UnicodeDecodeError as exc:
+        raise ApiError(
+            400, f"body: is not valid UTF-8 (RFC 8259 §8.1; bad byte at offset {exc.start})"
+        ) from None
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        where = (
+            f" ({exc.msg} at line {exc.lineno} column {exc.colno})"
+            if isinstance(exc, json.JSONDecodeError)
+            else ""
+        )
+        raise ApiError(400, f"body: is not valid JSON{where}") from None
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text) is not None and _has_lone_surrogate(document):
+        raise ApiError(
+            400,
+            "body: a string holds a lone surrogate (a \\ud800-\\udfff escape without its pair), which is not "
+            "Unicode text (RFC 8259 §8.2)",
+        )
+    return document
+
+
+def _has_lone_surrogate(document: Any) -> bool:
+    """Whether any string (key or value) holds a lone surrogate; the parser joins valid pairs into one."""
+    try:
+        _STRICT_ENCODER.encode(document).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 class RequestValidator:
