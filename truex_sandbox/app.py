@@ -43,8 +43,10 @@ from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .auth import HmacVerifier, KeyRecord, Principal
+from .auth_api import AuthApi, BearerOrHmacVerifier, auth_api_routes
 from .engine import EngineError, Exchange
 from .handlers import HANDLERS, USER_ID_OPTIONAL, Call, Handler
+from .jwt_tokens import TokenIssuer
 from .pagination import CursorCodec, listing_id, paginate
 from .problems import ApiError, problem_body
 from .spec import Operation, build_operations, deref, load_spec, spec_json
@@ -538,7 +540,9 @@ def create_app(
             return int(now() * 1_000_000_000)
 
         exchange = Exchange(clock=clock_ns)
-    core = _Core(exchange, HmacVerifier(_key_lookup(exchange), clock), CursorCodec(cursor_key), clock)
+    issuer = TokenIssuer()  # JWT bearer auth (auth_api.py): its own signing key per app
+    verifier = BearerOrHmacVerifier(_key_lookup(exchange), clock, issuer)
+    core = _Core(exchange, verifier, CursorCodec(cursor_key), clock)
     validators = RequestValidator(spec, operations)
 
     by_path: dict[str, dict[str, _Bound]] = {}
@@ -565,12 +569,14 @@ def create_app(
         Route(path, endpoint=_PathEndpoint(core, path, methods), name=path)
         for path, methods in by_path.items()
     ]
+    routes += auth_api_routes(AuthApi(exchange.seed.jwt_keys, issuer, clock))
     app = _SandboxApp(exception_handlers={Exception: _last_resort})
     # Same Route objects, faster matching; Starlette builds its middleware stack around app.router lazily.
     app.router = _SpecRouter(routes, core)
     app.state.exchange = exchange
     app.state.clock = clock
     app.state.operations = operations
+    app.state.token_issuer = issuer
     return app
 
 
