@@ -81,9 +81,11 @@ from truex_ext import (
 )
 from truex_ext._resources import OPERATIONS
 from truex_ext.deprecation import reset_warning_registry
+from truex_ext.jwt_key import JwtKey
 from truex_ext.operations import Operation
 from truex_sandbox.app import create_app
 from truex_sandbox.engine import Exchange
+from truex_sandbox.jwt_keys import key_file
 from truex_sandbox.seed import default_seed
 from truex_sandbox.server import serve_in_thread
 
@@ -123,6 +125,7 @@ class Sent:
     query: dict[str, str]
     version: str | None
     body: bytes
+    auth: str = ""  # "hmac", "bearer", "both" or "" (which auth headers the request carried)
 
 
 class Wire(httpx.BaseTransport, httpx.AsyncBaseTransport):
@@ -150,6 +153,7 @@ class Wire(httpx.BaseTransport, httpx.AsyncBaseTransport):
                     dict(request.url.params),
                     request.headers.get("x-truex-version"),
                     request.content,
+                    _auth_of(request.headers),
                 )
             )
             return len(self.sent)
@@ -187,6 +191,12 @@ class Wire(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
 
 _TLS = ssl.create_default_context()
+
+
+def _auth_of(headers: httpx.Headers) -> str:
+    hmac = any(name.lower().startswith("x-truex-auth-") for name in headers)
+    bearer = headers.get("authorization", "").startswith("Bearer ")
+    return "both" if hmac and bearer else "hmac" if hmac else "bearer" if bearer else ""
 
 
 def path_pattern(op: Operation) -> re.Pattern[str]:
@@ -276,13 +286,17 @@ class World:
         user: str = "ALICE",
         *,
         wire: Wire | None = None,
+        auth: str = "hmac",
         **options: Any,
     ) -> AsyncIterator[Session]:
         wire = wire or Wire()
         key = self.keys[user]
+        credentials: dict[str, Any] = {"api_key": key.key_id, "api_secret": key.secret}
+        if auth == "jwt":  # the seeded JWT key of that client; the Auth API is the sandbox's own
+            record = next(k for k in self.exchange.seed.jwt_keys if k.client_id == self.ids[user])
+            credentials = {"jwt_key": JwtKey.from_mapping(key_file(record))}
         args: dict[str, Any] = {
-            "api_key": key.key_id,
-            "api_secret": key.secret,
+            **credentials,
             "client_id": self.ids[user],
             "base_url": self.base_url,
             "api_version": version,
@@ -645,15 +659,16 @@ def test_every_operation_of_the_spec_has_a_case() -> None:
     assert len(OPERATIONS) == 36
 
 
+@pytest.mark.parametrize("auth", ["hmac", "jwt"])
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("op_id", sorted(OPERATIONS))
-async def test_every_operation(world: World, op_id: str, mode: str, version: str) -> None:
+async def test_every_operation(world: World, op_id: str, mode: str, version: str, auth: str) -> None:
     op = OPERATIONS[op_id]
     run = CASES.get(op_id)
     assert run is not None, f"{op_id}: no end-to-end case (add one to CASES)"
     path_warning = re.escape(f"{op.method} {op.path} is deprecated")
-    async with world.session(mode, version) as s:
+    async with world.session(mode, version, auth=auth) as s:
         if op.deprecated:
             successor = OPERATIONS[op.replacement or ""]
             with pytest.warns(TruexDeprecationWarning, match=path_warning) as caught:
@@ -670,6 +685,7 @@ async def test_every_operation(world: World, op_id: str, mode: str, version: str
     for sent in s.wire.sent:
         assert sent.method == op.method and pattern.match(sent.path), (op_id, sent.method, sent.path)
         assert sent.version == version
+        assert sent.auth == ("bearer" if auth == "jwt" else "hmac")  # never both
 
 
 # --- behaviour ------------------------------------------------------------------------------------

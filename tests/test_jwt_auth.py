@@ -418,3 +418,50 @@ def test_preset_hmac_headers_are_removed() -> None:
     (request,) = rig.trading.requests
     assert request.headers["authorization"].startswith("Bearer ")
     assert "x-truex-auth-token" not in request.headers and "x-truex-auth-signature" not in request.headers
+
+
+# --- secrets --------------------------------------------------------------------------------------
+
+
+@modes
+async def test_tokens_and_private_key_never_reach_logs_reprs_or_errors(rig: Rig, mode: str) -> None:
+    import io
+    import logging
+
+    from truex_ext.logs import logger
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    seen: list[str] = []
+    try:
+        client: Any = (AsyncTruex if mode == "async" else Truex)(**rig.args())
+        await rig.call(mode, client)
+        first = rig.trading.tokens()[0].removeprefix("Bearer ")
+        rig.trading.reject.add(first)
+        await rig.call(mode, client)  # 401, refresh, retry
+        logger.debug("headers %s", {"Authorization": f"Bearer {first}"})
+        logger.info("a careless line with the token %s", first)
+        rig.trading.reject_all = True
+        try:
+            await rig.call(mode, client)
+        except AuthenticationError as exc:
+            seen += [str(exc), repr(exc)]
+        rig.auth.script.append(httpx.Response(500, json={"message": "down"}))
+        rig.clock.now += 10_000
+        try:
+            await rig.call(mode, client)
+        except TokenError as exc:
+            seen += [str(exc), repr(exc)]
+        seen += [repr(client), str(client), repr(client._shared.jwt), repr(client._shared.jwt._pair)]
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    text = stream.getvalue() + "\n".join(seen)
+    assert "[REDACTED]" in text and len(seen) == 8
+    secrets = {jwk_of(KEY)["d"], *rig.auth.refresh_tokens}
+    secrets |= {t.removeprefix("Bearer ") for t in rig.trading.tokens()}
+    for secret in secrets:
+        assert secret not in text
