@@ -86,11 +86,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             seed = default_seed(fresh_credentials=args.fresh_keys)
         exchange = Exchange(seed=seed, store=args.db)
-        key_file = _write_jwt_key_file(exchange, args.jwt_key_file)
     except (OSError, ValueError) as exc:
         print(f"truex-sandbox: {exc}", file=sys.stderr)
         return 2
     try:
+        try:
+            key_file = _write_jwt_key_file(exchange, args.jwt_key_file)
+        except (OSError, ValueError) as exc:
+            print(f"truex-sandbox: {exc}", file=sys.stderr)
+            return 2
         try:
             sock = bind_socket(args.host, args.port)
         except OSError as exc:

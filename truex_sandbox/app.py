@@ -205,7 +205,11 @@ class _Core:
     """State shared by every route: the exchange, the verifier, the cursor codec, the clock."""
 
     def __init__(
-        self, exchange: Exchange, verifier: HmacVerifier, codec: CursorCodec, clock: Callable[[], float]
+        self,
+        exchange: Exchange,
+        verifier: HmacVerifier | BearerOrHmacVerifier,
+        codec: CursorCodec,
+        clock: Callable[[], float],
     ):
         self.exchange = exchange
         self.verifier = verifier
@@ -541,7 +545,7 @@ def create_app(
 
         exchange = Exchange(clock=clock_ns)
     issuer = TokenIssuer()  # JWT bearer auth (auth_api.py): its own signing key per app
-    verifier = BearerOrHmacVerifier(_key_lookup(exchange), clock, issuer)
+    verifier = BearerOrHmacVerifier(HmacVerifier(_key_lookup(exchange), clock), issuer, clock)
     core = _Core(exchange, verifier, CursorCodec(cursor_key), clock)
     validators = RequestValidator(spec, operations)
 

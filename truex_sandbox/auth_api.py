@@ -23,7 +23,7 @@ from typing import Any, Final
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from .auth import HmacVerifier, KeyRecord, Principal
+from .auth import HmacVerifier, Principal
 from .jwt_keys import JwtKeyRecord, b64url_decode
 from .jwt_tokens import TokenIssuer, TokenRejected, es256_verify
 from .problems import ApiError
@@ -146,13 +146,15 @@ def auth_api_routes(api: AuthApi) -> list[Route]:
     ]
 
 
-class BearerOrHmacVerifier(HmacVerifier):
-    """HMAC as before; ``Authorization: Bearer`` checked against the issuer instead (never both)."""
+class BearerOrHmacVerifier:
+    """``hmac`` as before; ``Authorization: Bearer`` checked against the issuer instead (never both).
 
-    def __init__(
-        self, lookup: Callable[[str], KeyRecord | None], clock: Callable[[], float], issuer: TokenIssuer
-    ) -> None:
-        super().__init__(lookup, clock)
+    Wraps rather than subclasses the HMAC verifier, so whatever HMAC check the app is built with (tests
+    swap it) stays the one used.
+    """
+
+    def __init__(self, hmac: HmacVerifier, issuer: TokenIssuer, clock: Callable[[], float]) -> None:
+        self._hmac = hmac
         self._issuer = issuer
         self._now = clock
 
@@ -167,7 +169,7 @@ class BearerOrHmacVerifier(HmacVerifier):
     ) -> Principal:
         authorization = headers.get(b"authorization")
         if authorization is None:
-            return super().verify(method, raw_path, headers, body, user_id_required=user_id_required)
+            return self._hmac.verify(method, raw_path, headers, body, user_id_required=user_id_required)
         if any(name.startswith(b"x-truex-auth-") for name in headers):
             raise _bearer_error(
                 "send either Authorization: Bearer or the x-truex-auth-* HMAC headers, not both"
