@@ -81,10 +81,12 @@ from truex_ext import (
 )
 from truex_ext._resources import OPERATIONS
 from truex_ext.deprecation import reset_warning_registry
-from truex_ext.endpoints import BASES, CURRENT_BASE, LEGACY_BASE
+from truex_ext.endpoints import CURRENT_BASE, LEGACY_BASE
+from truex_ext.jwt_key import JwtKey
 from truex_ext.operations import Operation
 from truex_sandbox.app import create_app
 from truex_sandbox.engine import Exchange
+from truex_sandbox.jwt_keys import key_file
 from truex_sandbox.seed import default_seed
 from truex_sandbox.server import serve_in_thread
 
@@ -124,6 +126,7 @@ class Sent:
     query: dict[str, str]
     version: str | None
     body: bytes
+    auth: str = ""  # "hmac", "bearer", "both" or "" (which auth headers the request carried)
 
 
 class Wire(httpx.BaseTransport, httpx.AsyncBaseTransport):
@@ -151,6 +154,7 @@ class Wire(httpx.BaseTransport, httpx.AsyncBaseTransport):
                     dict(request.url.params),
                     request.headers.get("x-truex-version"),
                     request.content,
+                    _auth_of(request.headers),
                 )
             )
             return len(self.sent)
@@ -188,6 +192,12 @@ class Wire(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
 
 _TLS = ssl.create_default_context()
+
+
+def _auth_of(headers: httpx.Headers) -> str:
+    hmac = any(name.lower().startswith("x-truex-auth-") for name in headers)
+    bearer = headers.get("authorization", "").startswith("Bearer ")
+    return "both" if hmac and bearer else "hmac" if hmac else "bearer" if bearer else ""
 
 
 def path_pattern(op: Operation, base: str = CURRENT_BASE) -> re.Pattern[str]:
@@ -278,13 +288,17 @@ class World:
         *,
         wire: Wire | None = None,
         base: str = "",
+        auth: str = "hmac",
         **options: Any,
     ) -> AsyncIterator[Session]:
         wire = wire or Wire()
         key = self.keys[user]
+        credentials: dict[str, Any] = {"api_key": key.key_id, "api_secret": key.secret}
+        if auth == "jwt":  # the seeded JWT key of that client; the Auth API is the sandbox's own
+            record = next(k for k in self.exchange.seed.jwt_keys if k.client_id == self.ids[user])
+            credentials = {"jwt_key": JwtKey.from_mapping(key_file(record))}
         args: dict[str, Any] = {
-            "api_key": key.key_id,
-            "api_secret": key.secret,
+            **credentials,
             "client_id": self.ids[user],
             "base_url": self.base_url + base,
             "api_version": version,
@@ -649,16 +663,21 @@ def test_every_operation_of_the_spec_has_a_case() -> None:
 
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("base", BASES)
+@pytest.mark.parametrize(
+    ("base", "auth"), [(CURRENT_BASE, "hmac"), (CURRENT_BASE, "jwt"), (LEGACY_BASE, "hmac")]
+)
 @pytest.mark.parametrize("op_id", sorted(OPERATIONS))
-async def test_every_operation(world: World, op_id: str, base: str, mode: str, version: str) -> None:
-    """Every operation through the client configured with either base (the twins always go to /api/v1)."""
+async def test_every_operation(
+    world: World, op_id: str, base: str, auth: str, mode: str, version: str
+) -> None:
+    """Every operation through the client under /v1/cefi with HMAC and with JWT, and under /api/v1 with
+    HMAC (the deprecated twins always go to /api/v1)."""
     op = OPERATIONS[op_id]
     run = CASES.get(op_id)
     assert run is not None, f"{op_id}: no end-to-end case (add one to CASES)"
     sent_base = base if base in op.bases else LEGACY_BASE
     path_warning = re.escape(f"{op.method} {sent_base}{op.path} is deprecated")
-    async with world.session(mode, version, base=base) as s:
+    async with world.session(mode, version, base=base, auth=auth) as s:
         if op.deprecated or sent_base == LEGACY_BASE:
             with pytest.warns(TruexDeprecationWarning, match=path_warning) as caught:
                 await run(s, world, op_id)
@@ -678,6 +697,7 @@ async def test_every_operation(world: World, op_id: str, base: str, mode: str, v
     for sent in s.wire.sent:
         assert sent.method == op.method and pattern.match(sent.path), (op_id, sent.method, sent.path)
         assert sent.version == version
+        assert sent.auth == ("bearer" if auth == "jwt" else "hmac")  # never both
 
 
 # --- behaviour ------------------------------------------------------------------------------------

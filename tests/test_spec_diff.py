@@ -323,7 +323,16 @@ def test_make_spec_drift_offline_fails_in_one_line(tmp_path: Path) -> None:
     """An unreachable URL stands in for being offline: one line from fetch_spec, no diff, non-zero."""
     env = {"PATH": "/usr/bin:/bin", "TRUEX_SPEC_URL": "http://127.0.0.1:9/spec.yaml"}
     result = subprocess.run(
-        ["make", "--no-print-directory", "-s", "spec-drift", f"UPSTREAM={tmp_path / 'up.yaml'}"],
+        # -o: never (re)build the venv from here, even when pyproject.toml is newer than its stamp.
+        [
+            "make",
+            "--no-print-directory",
+            "-s",
+            "-o",
+            ".venv/.installed-dev",
+            "spec-drift",
+            f"UPSTREAM={tmp_path / 'up.yaml'}",
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         CredentialsRequiredError,
         InternalServerError,
         InvalidParameterError,
+        JwtKeyError,
         NotFoundError,
         PaginationError,
         PermissionDeniedError,
@@ -36,9 +37,12 @@ if TYPE_CHECKING:
         RateLimitError,
         RequestTimeoutError,
         TimestampSkewError,
+        TokenError,
         TruexError,
         UnsupportedMediaTypeError,
     )
+    from .jwt_auth import JwtAuth
+    from .jwt_key import JwtKey
     from .pagination import AsyncPaginator, Page, SyncPaginator
     from .raw import RawResponse
     from .retries import RetryPolicy
@@ -63,6 +67,7 @@ _LAZY = {
             "CredentialsRequiredError",
             "InternalServerError",
             "InvalidParameterError",
+            "JwtKeyError",
             "NotFoundError",
             "PaginationError",
             "PermissionDeniedError",
@@ -70,12 +75,15 @@ _LAZY = {
             "RateLimitError",
             "RequestTimeoutError",
             "TimestampSkewError",
+            "TokenError",
             "TruexError",
             "UnsupportedMediaTypeError",
         ),
         "errors",
     ),
     **dict.fromkeys(("AsyncPaginator", "Page", "SyncPaginator"), "pagination"),
+    "JwtAuth": "jwt_auth",
+    "JwtKey": "jwt_key",
     "RawResponse": "raw",
     "RetryPolicy": "retries",
     "aiohttp_transport": "transport",
@@ -117,6 +125,9 @@ __all__ = [
     "DeprecationInfo",
     "InternalServerError",
     "InvalidParameterError",
+    "JwtAuth",
+    "JwtKey",
+    "JwtKeyError",
     "NotFoundError",
     "Page",
     "PaginationError",
@@ -128,6 +139,7 @@ __all__ = [
     "RetryPolicy",
     "SyncPaginator",
     "TimestampSkewError",
+    "TokenError",
     "Truex",
     "TruexDeprecationWarning",
     "TruexError",

@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import httpx
@@ -33,6 +33,7 @@ from .errors import (
     APIConnectionError,
     APIResponseValidationError,
     APIStatusError,
+    AuthenticationError,
     CredentialsRequiredError,
     TruexError,
 )
@@ -42,6 +43,10 @@ from .raw import record
 from .retries import RetryPolicy, is_idempotent, parse_retry_after
 from .validation import validate_request
 from .versions import DEFAULT_VERSION, HEADER, SERVER_DEFAULT_VERSION
+
+if TYPE_CHECKING:
+    from .jwt_auth import JwtAuth
+    from .jwt_config import JwtSettings
 
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741 - the item type of a page
@@ -78,6 +83,8 @@ class ClientConfig:
     timeout: httpx.Timeout
     retry: RetryPolicy
     correct_clock_skew: bool = False
+    #: JWT bearer auth instead of ``credentials`` (never both; see ``jwt_config.choose_auth``).
+    jwt: JwtSettings | None = None
 
 
 class BaseAPI:
@@ -89,9 +96,11 @@ class BaseAPI:
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
+        renewal: JwtAuth | None = None,
     ) -> None:
         self.config = config
         self.http = http
+        self.renewal = renewal
         self._monotonic = monotonic
         self._wall_clock = wall_clock
         self._rand = rand
@@ -131,7 +140,7 @@ class BaseAPI:
         return {**kwargs, "size": UNSET}
 
     def prepare(self, op: Operation, kwargs: dict[str, Any]) -> None:
-        if not op.public and self.config.credentials is None:
+        if not op.public and self.config.credentials is None and self.config.jwt is None:
             raise CredentialsRequiredError(
                 f"{op.id} needs credentials: pass api_key/api_secret/client_id or set TRUEX_API_KEY, "
                 "TRUEX_API_SECRET and TRUEX_CLIENT_ID"
@@ -150,6 +159,10 @@ class BaseAPI:
             warn_deprecated(
                 op.method, self.wire_path(op), DeprecationInfo(), replacement, stacklevel=_caller_stacklevel()
             )
+
+    def renewable(self, exc: APIError_, renewed: bool) -> bool:
+        """JWT: a 401 earns one token renewal and one more try per call (not a retry of the policy)."""
+        return not renewed and self.renewal is not None and isinstance(exc, AuthenticationError)
 
     def retry_delay(self, exc: APIError_, op: Operation, attempt: int, started: float) -> float | None:
         """Seconds to wait before the next attempt, or None to give up and raise ``exc``."""
@@ -280,6 +293,7 @@ class SyncAPI(BaseAPI):
     ) -> tuple[T, Response[Any]]:
         started = self._monotonic()
         attempt = 0
+        renewed = False
         while True:
             attempt_started = self._monotonic()
             token = current_operation.set(op)
@@ -288,6 +302,9 @@ class SyncAPI(BaseAPI):
                 response = fn(client=self.http_for(op), **kwargs)
             except (APIStatusError, APIConnectionError) as exc:
                 self.failed(op, exc, attempt_started)
+                if self.renewable(exc, renewed) and self.renewal is not None and self.renewal.renew():
+                    renewed = True
+                    continue
                 delay = self.retry_delay(exc, op, attempt, started)
                 if delay is None:
                     raise
@@ -365,6 +382,7 @@ class AsyncAPI(BaseAPI):
     ) -> tuple[T, Response[Any]]:
         started = self._monotonic()
         attempt = 0
+        renewed = False
         while True:
             attempt_started = self._monotonic()
             token = current_operation.set(op)
@@ -373,6 +391,9 @@ class AsyncAPI(BaseAPI):
                 response = await fn(client=self.http_for(op), **kwargs)
             except (APIStatusError, APIConnectionError) as exc:
                 self.failed(op, exc, attempt_started)
+                if self.renewable(exc, renewed) and self.renewal is not None and await self.renewal.arenew():
+                    renewed = True
+                    continue
                 delay = self.retry_delay(exc, op, attempt, started)
                 if delay is None:
                     raise

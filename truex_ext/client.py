@@ -30,12 +30,16 @@ from ._resources import AsyncResources, SyncResources
 from .api import AsyncAPI, ClientConfig, SyncAPI
 from .auth import Credentials, HmacAuth
 from .endpoints import BASES, Endpoint, environment_url, parse_base_url
+from .jwt_config import choose_auth
 from .retries import RetryPolicy
 from .transport import NormalisingTransport
 from .versions import HEADER, resolve_version
 
 if TYPE_CHECKING:
     from truex_client.models import ApiVersion
+
+    from .jwt_auth import JwtAuth
+    from .jwt_key import JwtKey
 
 __version__ = "0.1.0"
 
@@ -61,6 +65,9 @@ def _config(
     retry_policy: RetryPolicy | None,
     correct_clock_skew: bool,
     environ: Mapping[str, str],
+    jwt_key: JwtKey | str | os.PathLike[str] | None = None,
+    auth_url: str | None = None,
+    auth: str | None = None,
 ) -> ClientConfig:
     key = api_key or _env(environ, "TRUEX_API_KEY")
     secret = api_secret or _env(environ, "TRUEX_API_SECRET")
@@ -71,11 +78,21 @@ def _config(
     elif key or secret:
         missing = "api_secret (TRUEX_API_SECRET)" if key else "api_key (TRUEX_API_KEY)"
         raise ValueError(f"credentials: {missing} is missing; give both or neither")
+    endpoint = _endpoint(base_url, environment, environ)
+    credentials, jwt = choose_auth(
+        credentials,
+        jwt_key=jwt_key,
+        auth_url=auth_url,
+        auth=auth,
+        client_id=cid,
+        base_url=endpoint.url,
+        environ=environ,
+    )
     policy = retry_policy or RetryPolicy()
     if max_retries is not None:
         policy = attrs.evolve(policy, max_retries=max_retries)
     return ClientConfig(
-        endpoint=_endpoint(base_url, environment, environ),
+        endpoint=endpoint,
         credentials=credentials,
         api_version=resolve_version(api_version or _env(environ, "TRUEX_API_VERSION")),
         timeout=timeout
@@ -85,6 +102,7 @@ def _config(
         else DEFAULT_TIMEOUT,
         retry=policy,
         correct_clock_skew=correct_clock_skew,
+        jwt=jwt,
     )
 
 
@@ -110,6 +128,7 @@ class _Shared:
 
     def __init__(self, transport: NormalisingTransport) -> None:
         self.transport = transport
+        self.jwt: JwtAuth | None = None  # the token pair, shared by with_options copies
 
 
 def _generated_clients(
@@ -130,6 +149,8 @@ def _generated_clients(
             correct_skew=config.correct_clock_skew,
             observe_date=False,  # the transport observes every response's Date into the same skew
         )
+    if shared.jwt is not None:
+        auth = shared.jwt  # type: ignore[assignment]  # JWT replaces HMAC, never both
     return {
         base: Client(
             base_url=config.endpoint.url_for((base,)),
@@ -154,6 +175,8 @@ class _ClientBase:
     @property
     def client_id(self) -> str | None:
         """The exchange client id this client acts for (``TRUEX_CLIENT_ID``), if any."""
+        if self._config.jwt is not None:  # configured, else the token's claim (known after the first call)
+            return self._config.jwt.client_id or (self._shared.jwt.client_id if self._shared.jwt else None)
         return self._config.credentials.client_id if self._config.credentials else None
 
     @property
@@ -192,6 +215,8 @@ class _ClientBase:
             logs.register_secret(self._config.credentials.secret)
         self._owner = shared is None
         self._shared = shared or _Shared(new_transport())
+        if self._config.jwt is not None and self._shared.jwt is None:
+            self._shared.jwt = self._config.jwt.new_auth(args["clock"], args.get("auth_transport"))
         self._clock, self._monotonic = args["clock"], args["monotonic"]
         self._http = _generated_clients(self._config, self._shared, self._clock)
 
@@ -221,6 +246,9 @@ class Truex(SyncResources, _ClientBase):
     ``TRUEX_API_VERSION`` (default ``v2026_01_23``). A base URL with no API base path (``/v1/cefi`` or the
     legacy ``/api/v1``) means ``/v1/cefi``.
     Without credentials only the public operations (service, assets, instruments, market data) work.
+    JWT bearer auth instead of HMAC: ``jwt_key=`` (a :class:`~truex_ext.JwtKey` or a key file path) or
+    ``TRUEX_JWT_KEY_FILE``, ``auth_url=`` / ``TRUEX_AUTH_URL`` (default: see ``jwt_config.default_auth_url``),
+    ``auth="hmac"|"jwt"`` / ``TRUEX_AUTH`` when both are configured; ``auth_transport=`` for the Auth API.
     """
 
     def __init__(
@@ -236,6 +264,10 @@ class Truex(SyncResources, _ClientBase):
         max_retries: int | None = None,
         retry_policy: RetryPolicy | None = None,
         correct_clock_skew: bool = False,
+        jwt_key: JwtKey | str | os.PathLike[str] | None = None,
+        auth_url: str | None = None,
+        auth: str | None = None,
+        auth_transport: httpx.BaseTransport | None = None,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
@@ -248,7 +280,14 @@ class Truex(SyncResources, _ClientBase):
             locals(), environ, _config, _shared, lambda: NormalisingTransport(sync=transport, clock=clock)
         )
         self._sleep = sleep
-        self._api = SyncAPI(self._config, self._http, sleep=sleep, wall_clock=clock, monotonic=monotonic)
+        self._api = SyncAPI(
+            self._config,
+            self._http,
+            sleep=sleep,
+            wall_clock=clock,
+            monotonic=monotonic,
+            renewal=self._shared.jwt,
+        )
         super().__init__(self._api)
 
     def with_options(
@@ -275,6 +314,8 @@ class Truex(SyncResources, _ClientBase):
         if self._owner:
             for http in self._http.values():
                 http.get_httpx_client().close()
+            if self._shared.jwt is not None:
+                self._shared.jwt.close()
 
     def __enter__(self) -> Self:
         return self
@@ -301,6 +342,10 @@ class AsyncTruex(AsyncResources, _ClientBase):
         max_retries: int | None = None,
         retry_policy: RetryPolicy | None = None,
         correct_clock_skew: bool = False,
+        jwt_key: JwtKey | str | os.PathLike[str] | None = None,
+        auth_url: str | None = None,
+        auth: str | None = None,
+        auth_transport: httpx.AsyncBaseTransport | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Any] | None = None,
@@ -314,6 +359,7 @@ class AsyncTruex(AsyncResources, _ClientBase):
         )
         self._sleep = sleep
         extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
+        extra["renewal"] = self._shared.jwt
         self._api = AsyncAPI(self._config, self._http, wall_clock=clock, monotonic=monotonic, **extra)
         super().__init__(self._api)
 
@@ -337,6 +383,8 @@ class AsyncTruex(AsyncResources, _ClientBase):
         if self._owner:
             for http in self._http.values():
                 await http.get_async_httpx_client().aclose()
+            if self._shared.jwt is not None:
+                await self._shared.jwt.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -360,4 +408,7 @@ def _config_from(args: Mapping[str, Any], environ: Mapping[str, str]) -> ClientC
         retry_policy=args["retry_policy"],
         correct_clock_skew=args["correct_clock_skew"],
         environ=environ,
+        jwt_key=args["jwt_key"],
+        auth_url=args["auth_url"],
+        auth=args["auth"],
     )

@@ -5,6 +5,8 @@
     TruexError
     ├── MissingCredentialsError (also LookupError)
     ├── InvalidParameterError (also ValueError)
+    ├── JwtKeyError (also ValueError)
+    ├── TokenError
     └── APIError
         ├── APIConnectionError
         │   └── APITimeoutError
@@ -48,6 +50,7 @@ __all__ = [
     "ConflictError",
     "InternalServerError",
     "InvalidParameterError",
+    "JwtKeyError",
     "MissingCredentialsError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -55,6 +58,7 @@ __all__ = [
     "RateLimitError",
     "RequestTimeoutError",
     "TimestampSkewError",
+    "TokenError",
     "TruexError",
     "UnsupportedMediaTypeError",
     "make_status_error",
@@ -394,3 +398,32 @@ class PaginationError(TruexError):
 
 class CredentialsRequiredError(TruexError):
     """An authenticated operation was called on a client built without credentials."""
+
+
+class JwtKeyError(TruexError, ValueError):
+    """A JWT key file (or key object) is unusable: malformed, missing a field, or not an EC P-256 key.
+
+    The message names the file and what is wrong, never the key material.
+    """
+
+
+class TokenError(TruexError):
+    """The Auth API did not give a usable token pair; nothing was sent to the trading API.
+
+    ``url`` is the Auth API endpoint, ``status_code`` its HTTP status (None when no response arrived or the
+    answer was unusable) and ``server_message`` the ``message`` of its ``{"message": ...}`` body.
+
+    >>> str(TokenError("refused", url="https://a/v1/auth/api-key/token", status_code=401, server_message="invalid signature"))
+    'Auth API https://a/v1/auth/api-key/token: 401: refused: invalid signature'
+    """
+
+    def __init__(
+        self, reason: str, *, url: str, status_code: int | None = None, server_message: str | None = None
+    ) -> None:
+        self.reason = reason
+        self.url = url
+        self.status_code = status_code
+        self.server_message = server_message
+        status = f"{status_code}: " if status_code is not None else ""
+        said = f": {server_message}" if server_message else ""
+        super().__init__(f"Auth API {url}: {status}{reason}{said}")

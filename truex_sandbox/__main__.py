@@ -1,7 +1,7 @@
 """``truex-sandbox`` / ``python -m truex_sandbox``: run the local TrueX exchange.
 
     truex-sandbox [--host 127.0.0.1] [--port 8765] [--seed FILE] [--db PATH] [--fresh-keys]
-                  [--legacy accept|gone]
+                  [--legacy accept|gone] [--jwt-key-file PATH]
 
 On start it prints the base URL (the real port when ``--port 0``) and each seeded API key with its secret and
 clients; then it serves until interrupted (Ctrl-C / SIGTERM).
@@ -22,6 +22,7 @@ import uvicorn
 
 from .app import LEGACY_MODES, create_app
 from .engine import Exchange, Unavailable
+from .jwt_keys import write_key_file
 from .seed import Seed, default_seed, load_seed, seed_to_dict
 from .server import bind_socket, print_banner
 
@@ -57,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
         "'gone' answers it 410 naming the /v1/cefi path, as the exchange does after its removal",
     )
     parser.add_argument(
+        "--jwt-key-file",
+        metavar="PATH",
+        help="write the first seeded JWT key's private key file here (the client's key file format) for "
+        "JWT bearer auth against the sandbox's Auth API (/v1/auth)",
+    )
+    parser.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
     return parser
@@ -65,16 +72,24 @@ def build_parser() -> argparse.ArgumentParser:
 class _Server(uvicorn.Server):
     """uvicorn, printing the banner once it accepts connections (a reader of the banner can connect at once)."""
 
-    def __init__(self, config: uvicorn.Config, base_url: str, exchange: Exchange, legacy: str) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        base_url: str,
+        exchange: Exchange,
+        legacy: str,
+        jwt_key_file: str | None = None,
+    ) -> None:
         super().__init__(config)
         self._base_url = base_url
         self._exchange = exchange
         self._legacy = legacy
+        self._jwt_key_file = jwt_key_file
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         if self.started:
-            print_banner(self._base_url, self._exchange, legacy=self._legacy)
+            print_banner(self._base_url, self._exchange, legacy=self._legacy, jwt_key_file=self._jwt_key_file)
 
 
 def _open_exchange(args: argparse.Namespace) -> Exchange:
@@ -111,6 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         try:
+            key_file = _write_jwt_key_file(exchange, args.jwt_key_file)
+        except (OSError, ValueError) as exc:
+            print(f"truex-sandbox: {exc}", file=sys.stderr)
+            return 2
+        try:
             sock = bind_socket(args.host, args.port)
         except OSError as exc:
             print(f"truex-sandbox: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
@@ -125,10 +145,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             # close below; this one turns it into a normal exit.
             signal.signal(signal.SIGTERM, _terminated)
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C, re-raised by uvicorn after its clean stop
-            _Server(config, base_url, exchange, args.legacy).run(sockets=[sock])
+            _Server(config, base_url, exchange, args.legacy, key_file).run(sockets=[sock])
     finally:
         exchange.close()
     return 0
+
+
+def _write_jwt_key_file(exchange: Exchange, path: str | None) -> str | None:
+    if path is None:
+        return None
+    if not exchange.seed.jwt_keys:
+        raise ValueError("--jwt-key-file: the seed has no jwt_keys")
+    return str(write_key_file(exchange.seed.jwt_keys[0], path))
 
 
 def _terminated(signum: int, frame: object) -> None:

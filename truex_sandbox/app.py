@@ -46,8 +46,10 @@ from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .auth import HmacVerifier, KeyRecord, Principal, refuse_repeated_auth_headers
+from .auth_api import AuthApi, BearerOrHmacVerifier, auth_api_routes
 from .engine import EngineError, Exchange
 from .handlers import ENGINE_FREE, HANDLERS, USER_ID_OPTIONAL, Call, Handler
+from .jwt_tokens import TokenIssuer
 from .pagination import CursorCodec, listing_id, paginate
 from .problems import ApiError, problem_body
 from .spec import Operation, build_operations, deref, load_spec, spec_json
@@ -231,7 +233,7 @@ class _Core:
     def __init__(
         self,
         exchange: Exchange,
-        verifier: HmacVerifier,
+        verifier: HmacVerifier | BearerOrHmacVerifier,
         codec: CursorCodec,
         clock: Callable[[], float],
         legacy: str = "accept",
@@ -584,7 +586,9 @@ def create_app(
         exchange = Exchange(clock=clock_ns)
     if legacy not in LEGACY_MODES:
         raise StartupError(f"legacy={legacy!r}: must be one of {', '.join(LEGACY_MODES)}")
-    core = _Core(exchange, HmacVerifier(_key_lookup(exchange), clock), CursorCodec(cursor_key), clock, legacy)
+    issuer = TokenIssuer()  # JWT bearer auth (auth_api.py): its own signing key per app
+    verifier = BearerOrHmacVerifier(HmacVerifier(_key_lookup(exchange), clock), issuer, clock)
+    core = _Core(exchange, verifier, CursorCodec(cursor_key), clock, legacy)
     validators = RequestValidator(spec, operations)
 
     by_path: dict[str, dict[str, _Bound]] = {}
@@ -615,12 +619,14 @@ def create_app(
         Route(path, endpoint=_PathEndpoint(core, path, methods), name=path)
         for path, methods in by_path.items()
     ]
+    routes += auth_api_routes(AuthApi(exchange.seed.jwt_keys, issuer, clock))
     app = _SandboxApp(exception_handlers={Exception: _last_resort})
     # Same Route objects, faster matching; Starlette builds its middleware stack around app.router lazily.
     app.router = _SpecRouter(routes, core)
     app.state.exchange = exchange
     app.state.clock = clock
     app.state.operations = operations
+    app.state.token_issuer = issuer
     return app
 
 

@@ -24,12 +24,19 @@ JSON structure (every decimal is a string; references may use the id *or* the na
           "balances": {"PYUSD": "1000000", "BTC": "10"}           # optional, asset id or name -> amount
       }, ...],
       "api_keys": [{"key_id": "<uuid4>", "secret": "...", "clients": ["ALICE"]}],  # key_id/secret optional
+      "jwt_keys": [{"client": "ALICE", "key_id": "<uuid4>",                 # optional; key_id/public_key
+                    "public_key": {"kty": "EC", "crv": "P-256", "x": "...", "y": "..."}}],  # optional too
       "fee_client": "FEES",                                        # client id or mnemonic receiving fees
       "market_maker": {                                            # optional
           "client": "HOUSE",
           "instruments": [{"instrument": "BTC-PYUSD", "levels": 5, "step_ticks": 4, "qty": "0.5"}]
       }
     }
+
+``jwt_keys`` are Auth API keys (ES256, P-256) for bearer tokens, each acting for one client; without a
+``public_key`` the key pair is derived from the client's mnemonic (or random with ``fresh_credentials``) and
+the sandbox keeps the private half to write a key file (``truex-sandbox --jwt-key-file``). A seed without
+``jwt_keys`` (any older seed file) simply has none.
 
 Missing ``key_id``/``secret`` are derived deterministically from the key's first client mnemonic (so tests can
 rely on them), or drawn at random with ``fresh_credentials=True``. The house market maker keeps ``levels``
@@ -48,6 +55,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .jwt_keys import JwtKeyRecord, make_jwt_key
 from .models import (
     CLIENT_STP_VALUES,
     ZERO,
@@ -107,6 +115,7 @@ class Seed:
     fee_client_id: str
     market_maker_client_id: str | None = None
     market_making: list[MarketMaking] = field(default_factory=list)
+    jwt_keys: list[JwtKeyRecord] = field(default_factory=list)
 
 
 def derived_uuid4(text: str) -> str:
@@ -190,6 +199,7 @@ _DEFAULT: dict[str, Any] = {
         {"id": "300000000000000004", "mnemonic": "FEES", "maker_fee_tier": 0, "taker_fee_tier": 0},
     ],
     "api_keys": [{"clients": ["ALICE"]}, {"clients": ["BOB"]}, {"clients": ["HOUSE"]}],
+    "jwt_keys": [{"client": "ALICE"}, {"client": "BOB"}],
     "fee_client": "FEES",
     "market_maker": {
         "client": "HOUSE",
@@ -345,6 +355,7 @@ def _seed_from_dict(data: dict[str, Any], fresh_credentials: bool) -> Seed:
     if len({k.key_id for k in keys}) != len(keys):
         raise ValueError("seed: api key ids must be unique")
 
+    jwt_keys = _jwt_keys(data.get("jwt_keys") or [], client_ref, fresh_credentials)
     fee_client = client_ref(data["fee_client"], "fee_client")
 
     mm_client: str | None = None
@@ -374,7 +385,20 @@ def _seed_from_dict(data: dict[str, Any], fresh_credentials: bool) -> Seed:
         fee_client_id=fee_client.id,
         market_maker_client_id=mm_client,
         market_making=making,
+        jwt_keys=jwt_keys,
     )
+
+
+def _jwt_keys(entries: list[Any], client_ref: Any, fresh: bool) -> list[JwtKeyRecord]:
+    keys: list[JwtKeyRecord] = []
+    for i, raw in enumerate(entries):
+        client = client_ref(raw["client"], f"jwt_keys[{i}].client")
+        taken = sum(k.client_id == client.id for k in keys)  # a second key of one client gets its own label
+        label = client.mnemonic if not taken else f"{client.mnemonic}/{taken}"
+        keys.append(make_jwt_key(raw, client.id, label, fresh=fresh))
+    if len({k.key_id for k in keys}) != len(keys):
+        raise ValueError("seed: jwt key ids must be unique")
+    return keys
 
 
 def seed_to_dict(seed: Seed) -> dict[str, Any]:
@@ -417,6 +441,8 @@ def seed_to_dict(seed: Seed) -> dict[str, Any]:
         ],
         "fee_client": seed.fee_client_id,
     }
+    if seed.jwt_keys:
+        data["jwt_keys"] = [k.to_dict() for k in seed.jwt_keys]
     if seed.market_maker_client_id is not None:
         data["market_maker"] = {
             "client": seed.market_maker_client_id,

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Any, TextIO
 
 import uvicorn
 from starlette.applications import Starlette
@@ -99,7 +99,7 @@ def serve_in_thread(
         sock.close()
 
 
-def banner(base_url: str, exchange: Exchange, legacy: str = "accept") -> str:
+def banner(base_url: str, exchange: Exchange, legacy: str = "accept", jwt_key_file: str | None = None) -> str:
     """What ``truex-sandbox`` prints on start: where it listens and every seeded API key, secret included."""
     clients = {c.id: c for c in exchange.seed.clients}
     legacy_state = "deprecated, sunset 2026-08-05" if legacy == "accept" else "gone (410), --legacy gone"
@@ -119,12 +119,35 @@ def banner(base_url: str, exchange: Exchange, legacy: str = "accept") -> str:
             mnemonic = client.mnemonic if client is not None else "?"
             lines.append(f"  client:  {client_id}  ({mnemonic})")
         lines.append("")
+    lines.extend(_jwt_lines(base_url, exchange, clients, jwt_key_file))
     return "\n".join(lines)
 
 
+def _jwt_lines(base_url: str, exchange: Exchange, clients: dict[str, Any], key_file: str | None) -> list[str]:
+    """The Auth API and the JWT key ids (never a private key: that goes to ``--jwt-key-file`` only)."""
+    keys = exchange.seed.jwt_keys
+    if not keys:
+        return []
+    lines = [f"JWT bearer auth: Auth API {base_url}/v1/auth", "  JWT keys:"]
+    for key in keys:
+        client = clients.get(key.client_id)
+        lines.append(
+            f"  key id:  {key.key_id}  client {key.client_id} ({client.mnemonic if client else '?'})"
+        )
+    if key_file:
+        lines.append(f"  key file of {keys[0].key_id}: {key_file}  (TRUEX_JWT_KEY_FILE={key_file})")
+    lines.append("")
+    return lines
+
+
 def print_banner(
-    base_url: str, exchange: Exchange, file: TextIO | None = None, *, legacy: str = "accept"
+    base_url: str,
+    exchange: Exchange,
+    file: TextIO | None = None,
+    *,
+    legacy: str = "accept",
+    jwt_key_file: str | None = None,
 ) -> None:
     """Print :func:`banner` and flush (a parent process may be reading the pipe line by line)."""
     out = file if file is not None else sys.stdout
-    print(banner(base_url, exchange, legacy), file=out, flush=True)
+    print(banner(base_url, exchange, legacy, jwt_key_file), file=out, flush=True)
