@@ -45,8 +45,8 @@ sys.path.insert(0, str(BENCH))
 
 QUICK = "--quick" in sys.argv
 VERSION = "v2026_01_23"
-LIST_PATH = "/api/v1/orders/list"
-ORDERS_PATH = "/api/v1/orders"
+LIST_PATH = "/v1/cefi/orders/list"
+ORDERS_PATH = "/v1/cefi/orders"
 BTC = "200000000000000001"
 
 
@@ -239,6 +239,51 @@ def bench_sync(res: Results) -> None:
     )
 
 
+# ------------------------------------------------------------------------- 1b. JWT bearer vs HMAC
+def bench_jwt(res: Results) -> None:
+    """The same list call signed with HMAC and sent with a JWT bearer token (minted once, then reused)."""
+    from truex_ext import JwtKey, Truex
+    from truex_sandbox.jwt_keys import key_file
+    from truex_sandbox.seed import default_seed
+
+    alice = _keys()["ALICE"]
+    record = next(k for k in default_seed().jwt_keys if k.client_id == alice[2])
+    with Server("sandbox") as server:
+        hmac = Truex(api_key=alice[0], api_secret=alice[1], client_id=alice[2], base_url=server.base_url)
+        jwt = Truex(jwt_key=JwtKey.from_mapping(key_file(record)), base_url=server.base_url, environ={})
+        _seed_orders(hmac)
+
+        def call(client: Truex) -> Callable[[], None]:
+            def run() -> None:
+                assert len(list(client.orders.list())) == 10
+
+            return run
+
+        n = _scale(200, 40)
+        for client in (hmac, jwt):
+            per_call_us(call(client), 30)()  # warm: connections, and the JWT client's first mint
+        times = interleaved(
+            {"jwt": per_call_us(call(jwt), n), "hmac": per_call_us(call(hmac), n)}, _scale(15, 5)
+        )
+        hmac.close()
+        jwt.close()
+    r = ratios(times["jwt"], times["hmac"])
+    res.details["jwt"] = {
+        "jwt_us": summary(times["jwt"]),
+        "hmac_us": summary(times["hmac"]),
+        "ratio": summary(r),
+    }
+    res.add(
+        "jwt_ratio",
+        "1b. sync list call with JWT bearer vs with HMAC, uvicorn",
+        statistics.median(r),
+        best=min(r),
+        target=None,
+        better="lower",
+        note=f"{statistics.median(times['jwt']):.0f} vs {statistics.median(times['hmac']):.0f} µs/call",
+    )
+
+
 # ------------------------------------------------------------------------------ 2. async throughput
 async def _throughput(call: Callable[[], Any], seconds: float, in_flight: int) -> tuple[float, float]:
     """(calls/s, client CPU µs per call) over ``seconds`` with ``in_flight`` calls always in flight."""
@@ -398,7 +443,7 @@ def bench_idle(res: Results) -> None:
                     sdk.service.health()
 
                 def raw_call() -> None:
-                    raw.get("/api/v1/health", headers={"x-truex-version": VERSION}).json()
+                    raw.get("/v1/cefi/health", headers={"x-truex-version": VERSION}).json()
 
                 sdk_transport = lambda: sdk._shared.transport._sync  # noqa: E731
                 raw_transport = lambda: raw._transport  # noqa: E731
@@ -1051,7 +1096,7 @@ def chart(res: Results, path: Path) -> str | None:
     return None
 
 
-SECTIONS = ("sync", "async", "idle", "client", "pagination", "import", "engine", "durable", "http")
+SECTIONS = ("sync", "jwt", "async", "idle", "client", "pagination", "import", "engine", "durable", "http")
 
 
 def main() -> int:
@@ -1065,6 +1110,7 @@ def main() -> int:
         ("client", lambda: bench_client_only(res)),
         ("pagination", lambda: bench_pagination(res)),
         ("sync", lambda: bench_sync(res)),
+        ("jwt", lambda: bench_jwt(res)),
         ("async", lambda: bench_async(res, list_page(10))),
         ("engine", lambda: bench_engine(res)),
         ("durable", lambda: bench_durable(res)),

@@ -2,7 +2,7 @@
 the server never share a GIL): prints ``PORT <n>`` once it accepts connections, serves until killed.
 
     python bench/serve.py sandbox [--tls CERT KEY]   # the sandbox app (default seed), uvicorn
-    python bench/serve.py floor BODY_FILE            # bare Starlette: POST /api/v1/orders -> BODY_FILE's bytes
+    python bench/serve.py floor BODY_FILE            # bare Starlette: POST /v1/cefi/orders -> BODY_FILE's bytes
     python bench/serve.py canned BODY_FILE           # raw asyncio: any request -> 200 with BODY_FILE's bytes
 
 uvicorn keeps idle connections 75 s here (``timeout_keep_alive``), as a load balancer in front of an exchange
@@ -67,7 +67,7 @@ def _floor(body: bytes) -> None:
         await request.body()
         return Response(body, media_type="application/json")
 
-    _uvicorn(Starlette(routes=[Route("/api/v1/orders", create_order, methods=["POST"])]))
+    _uvicorn(Starlette(routes=[Route("/v1/cefi/orders", create_order, methods=["POST"])]))
 
 
 class _Canned(asyncio.Protocol):

@@ -68,6 +68,7 @@ from truex_client.models import (
 from truex_client.types import Unset
 from truex_ext import (
     APIConnectionError,
+    APIStatusError,
     AsyncPaginator,
     AsyncTruex,
     ConflictError,
@@ -1080,3 +1081,30 @@ def test_a_kept_alive_connection_is_answered_without_delay(world: World) -> None
             http.get("/v1/cefi/health").raise_for_status()
         elapsed = time.perf_counter() - started
     assert elapsed < 0.2, f"10 requests on one connection took {elapsed:.3f} s"
+
+
+@modes
+async def test_with_the_legacy_base_gone_the_default_client_still_trades(mode: str) -> None:
+    """`truex-sandbox --legacy gone`: the exchange after the announced removal of /api/v1."""
+    exchange = Exchange(settle_delay_ns=HOUR_NS)
+    with serve_in_thread(create_app(exchange, legacy="gone")) as server:
+        w = World.of(server.base_url, exchange)
+        async with w.session(mode, V2026) as s:  # the default base: /v1/cefi
+            order = await s.call(
+                "create_order",
+                info=NewOrderInfo(
+                    client_id=w.alice,
+                    instrument_id=BTC_PYUSD,
+                    qty=Decimal("0.01"),
+                    price=Decimal("74000"),
+                    side=Side.BUY,
+                    type_=OrderType.LIMIT,
+                ),
+            )
+            assert order.id in {o.id for o in await s.call("list_active_orders")}
+            await s.call("cancel_order", ref_id=order.id)
+        async with w.session(mode, V2026, base=LEGACY_BASE) as legacy:
+            with pytest.raises(APIStatusError) as info:
+                await legacy.call("list_balances")
+        assert info.value.status_code == 410
+        assert "use /v1/cefi/balances" in str(info.value.problem.detail if info.value.problem else "")
