@@ -1,7 +1,7 @@
 """``truex-sandbox`` / ``python -m truex_sandbox``: run the local TrueX exchange.
 
     truex-sandbox [--host 127.0.0.1] [--port 8765] [--seed FILE] [--db PATH] [--fresh-keys]
-                  [--legacy accept|gone]
+                  [--legacy accept|gone] [--strict]
 
 On start it prints the base URL (the real port when ``--port 0``) and each seeded API key with its secret and
 clients; then it serves until interrupted (Ctrl-C / SIGTERM).
@@ -56,6 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
         "'gone' answers it 410 naming the /v1/cefi path, as the exchange does after its removal",
     )
     parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse a query parameter the operation does not have with a 400 (the contract runs use it); "
+        "by default it is ignored, named in an x-truex-sandbox-warning header and logged",
+    )
+    parser.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
     return parser
@@ -95,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         host, port = sock.getsockname()[:2]
         base_url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-        app = create_app(exchange, legacy=args.legacy)
+        app = create_app(exchange, legacy=args.legacy, strict=args.strict)
         config = uvicorn.Config(app, log_level=args.log_level, lifespan="on")
         if threading.current_thread() is threading.main_thread():
             # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the handler that
