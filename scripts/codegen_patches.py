@@ -8,6 +8,9 @@
   ``OpenStrEnum`` (``openapi/templates/open_enums.py``), so a value the server adds later parses as a
   pseudo-member keeping its raw string instead of failing the whole response. Requests are still
   checked against the spec's enum.
+* Wire aliases (DECISIONS §8): a property whose schema says ``x-wire-alias: other_key`` is read from
+  ``other_key`` when its own key is absent (:func:`patched_model_template`), so ``Order.executed_qty`` is
+  set whether the server spells it ``executed_qty`` or ``exeuted_qty``.
 
 Each patch leans on generator internals, so it checks them and fails loudly when they move.
 """
@@ -158,7 +161,7 @@ MODEL_BOTTOM_IMPORTS = """
 
 
 def patched_model_template() -> str:
-    """The generator's model template with module-level imports of the models it refers to."""
+    """The generator's model template: module-level imports of the models it refers to, wire aliases."""
     from importlib.resources import files
 
     source = (files("openapi_python_client") / "templates" / "model.py.jinja").read_text()
@@ -167,7 +170,38 @@ def patched_model_template() -> str:
     _require(source.count(MODEL_METHOD_LAZY) == 3, "model.py.jinja per-method lazy imports")
     source = source.replace(MODEL_TOP_LAZY, "").replace(MODEL_METHOD_LAZY, "")
     _require("lazy_imports" in source, "model.py.jinja additional_properties lazy imports")
-    return source.rstrip("\n") + "\n" + MODEL_BOTTOM_IMPORTS
+    return _with_wire_aliases(source).rstrip("\n") + "\n" + MODEL_BOTTOM_IMPORTS
+
+
+# Wire aliases (DECISIONS §8): a property with ``x-wire-alias: other_key`` in the spec is read from
+# ``other_key`` when the server sent no ``<property>`` key (the original key wins when both are there). Generic:
+# the template reads the extension off the property's schema (``model.data``), whatever the model.
+MODEL_SOURCE_ORIGINAL = """    {% if property.required %}
+        {% set property_source = 'd.pop("' + property.name + '")' %}
+    {% else %}
+        {% set property_source = 'd.pop("' + property.name + '", UNSET)' %}
+    {% endif %}
+"""
+MODEL_SOURCE_ALIAS = """    {% set property_schema = (model.data.properties or {}).get(property.name) %}
+    {% set wire_alias = (property_schema.model_extra or {}).get("x-wire-alias") if property_schema else none %}
+    {% if wire_alias and property.required %}
+        {% set property_source = '(d.pop("' + property.name + '") if "' + property.name + '" in d else src_dict["' + wire_alias + '"])' %}
+    {% elif wire_alias %}
+        {% set property_source = 'd.pop("' + property.name + '", src_dict.get("' + wire_alias + '", UNSET))' %}
+    {% endif %}
+"""
+
+
+def _with_wire_aliases(source: str) -> str:
+    """model.py.jinja whose ``from_dict`` honours ``x-wire-alias`` (see :data:`MODEL_SOURCE_ALIAS`)."""
+    import attrs
+    from openapi_python_client.parser.properties import ModelProperty
+    from openapi_python_client.schema import Schema
+
+    _require(source.count(MODEL_SOURCE_ORIGINAL) == 1, "model.py.jinja from_dict property_source")
+    _require("data" in attrs.fields_dict(ModelProperty), "ModelProperty.data (the model's schema)")
+    _require(Schema.model_config.get("extra") == "allow", "oai.Schema keeps x- extensions in model_extra")
+    return source.replace(MODEL_SOURCE_ORIGINAL, MODEL_SOURCE_ORIGINAL + MODEL_SOURCE_ALIAS)
 
 
 UNSET_CHECK_ORIGINAL = "if isinstance(_{{ property.python_name }},  Unset):"

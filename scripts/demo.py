@@ -44,7 +44,7 @@ def order_line(order: Any) -> str:
     info = order.order_info
     return (
         f"{order.id} {order.status.value:<14} {info.side.value:<4} {info.qty} @ {info.price} "
-        f"leaves {order.leaves_qty} executed {order.exeuted_qty} vwap {order.executed_vwap}"
+        f"leaves {order.leaves_qty} executed {order.executed_qty} vwap {order.executed_vwap}"
     )
 
 

@@ -1,12 +1,13 @@
 """Contract tests: schemathesis drives the sandbox app in-process and checks every answer against the spec.
 
-``schemathesis.openapi.from_asgi("/v1/cefi/openapi.json", create_app())`` loads the spec the app serves; every
-operation then runs through the examples, coverage and fuzzing phases (one pytest test per operation and
-API version) and a stateful phase follows the spec's OpenAPI links, with every built-in check plus three of
-ours (``tests/contract/support.py``). Requests are signed by a ``requests`` auth over the exact bytes sent
-(``tests/contract/signer.py``); positive cases are steered to ids that exist and are the caller's
-(``support.Steering``). Settings: ``schemathesis.toml`` (deterministic, bounded, 2xx-only acceptance with
-per-operation exceptions).
+``schemathesis.openapi.from_asgi("/v1/cefi/openapi.json", create_app(strict=True))`` loads the spec the app
+serves; every operation then runs through the examples, coverage and fuzzing phases (one pytest test per
+operation and API version) and a stateful phase follows the spec's OpenAPI links, with every built-in check
+plus three of ours (``tests/contract/support.py``). Strict mode: a query parameter the spec does not have is
+a 400, as the negative cases expect (the app's default ignores it, DECISIONS §20). Requests are signed
+by a ``requests`` auth over the exact bytes sent (``tests/contract/signer.py``); positive cases are steered
+to ids that exist and are the caller's (``support.Steering``). Settings: ``schemathesis.toml``
+(deterministic, bounded, 2xx-only acceptance with per-operation exceptions).
 
 Versions: the spec's response schemas describe ``v2026_01_23``.
 
@@ -81,7 +82,7 @@ class Target:
 
 
 def make_target(app: Any = None, signer: AuthBase | None = None, credentials: Credentials = ALICE) -> Target:
-    app = create_app() if app is None else app
+    app = create_app(strict=True) if app is None else app
     # Loaded per schema (a schema's config is mutable and shared by every schema loaded with it), and by
     # path, so the suite behaves the same from any working directory.
     config = SchemathesisConfig.from_path(CONFIG_PATH)
@@ -167,10 +168,10 @@ class FreshSandbox:
     """
 
     def __init__(self) -> None:
-        self.app = create_app()
+        self.app = create_app(strict=True)
 
     def reset(self) -> None:
-        self.app = create_app()
+        self.app = create_app(strict=True)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await self.app(scope, receive, send)
@@ -380,7 +381,7 @@ class _TrustingVerifier(HmacVerifier):
 
 def test_an_app_that_ignores_auth_fails_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sandbox_app, "HmacVerifier", _TrustingVerifier)
-    app = create_app()
+    app = create_app(strict=True)
     failures = failures_of(make_target(app, signer=HmacSigner(ALICE)), SIGNED_OPERATIONS, examples=3)
     for operation_id in SIGNED_OPERATIONS:
         assert f"{operation_id}: API accepts requests without authentication" in failures, failures

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sandbox_support import V2024, V2026, Creds, Signer, asgi_client, assert_problem, creds_of, state_of
 
-from truex_sandbox.app import create_app
+from truex_sandbox.__main__ import build_parser
+from truex_sandbox.app import WARNING_HEADER, create_app
 from truex_sandbox.fastcheck import Validator, compile_schema, inline_refs
 from truex_sandbox.spec import load_spec, operations
 from truex_sandbox.validation import SPEC_URI, spec_registry
@@ -167,7 +170,6 @@ QUERY_CASES = [
     ("/api/v1/orders/list", {"size": "0"}, "query.size: must be >= 1"),
     ("/api/v1/orders/list", {"size": "ten"}, "query.size: must be an integer"),
     ("/api/v1/orders/list", {"skip": "-1"}, "query.skip: must be >= 0"),
-    ("/api/v1/orders/list", {"limit": "5"}, "query.limit: is not a parameter of this operation"),
     ("/api/v1/balances", {"asset_id": "0"}, "query.asset_id: must match pattern ^[1-9][0-9]*$"),
     ("/api/v1/balances", {"asset_id": ""}, "query.asset_id: "),
     ("/api/v1/orders/trades", {}, "query.timestamp: is a required property"),
@@ -188,10 +190,106 @@ async def test_bad_parameters_are_a_400_naming_them(
     assert assert_problem(response, 400, V2026)["detail"].startswith(expected)
 
 
-async def test_a_repeated_parameter_is_a_400(app: Any, alice: Creds) -> None:
+@pytest.mark.parametrize("strict", [False, True], ids=["default", "strict"])
+async def test_a_repeated_parameter_is_a_400(strict: bool) -> None:
+    app = create_app(clock=lambda: NOW, strict=strict)
+    alice = creds_of(app.state.exchange, "ALICE")
     async with asgi_client(app, Signer(alice, lambda: NOW), V2024) as c:
         response = await c.get("/api/v1/orders/list", params=[("size", "1"), ("size", "2")])
     assert assert_problem(response, 400, V2024)["detail"] == "query.size: must be given at most once"
+
+
+# ------------------------------------------------------------ unknown query parameters (DECISIONS §20)
+@pytest.fixture
+def strict_app() -> Any:
+    return create_app(clock=lambda: NOW, strict=True)
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/api/v1/assets", {"page_size": "5"}),
+        ("/v1/cefi/assets", {"page_size": "5"}),
+        ("/api/v1/orders/list", {"limit": "5"}),
+        ("/api/v1/balances", {"asset_id": "0", "page_size": "5"}),
+    ],
+)
+async def test_strict_mode_refuses_an_unknown_parameter(
+    strict_app: Any, path: str, params: dict[str, str]
+) -> None:
+    alice = creds_of(strict_app.state.exchange, "ALICE")
+    before = state_of(strict_app.state.exchange)
+    async with asgi_client(strict_app, Signer(alice, lambda: NOW), V2026) as c:
+        response = await c.get(path, params=params)
+    detail = assert_problem(response, 400, V2026)["detail"]
+    unknown = next(name for name in params if name in ("page_size", "limit"))
+    assert detail.startswith(f"query.{unknown}: is not a parameter of this operation (known: ")
+    assert WARNING_HEADER not in response.headers
+    assert state_of(strict_app.state.exchange) == before
+
+
+async def test_an_unknown_parameter_is_ignored_with_a_warning(
+    app: Any, alice: Creds, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with asgi_client(app, version=V2026) as c:
+        plain = await c.get("/v1/cefi/assets")
+        with caplog.at_level(logging.WARNING, logger="truex_sandbox"):
+            response = await c.get("/v1/cefi/assets", params={"page_size": "5"})
+    assert response.status_code == 200, response.text
+    assert response.json() == plain.json()  # the parameter changes nothing
+    assert response.headers[WARNING_HEADER] == "ignored unknown query parameter(s): page_size"
+    assert WARNING_HEADER not in plain.headers
+    [record] = [r for r in caplog.records if r.name == "truex_sandbox"]
+    assert record.levelno == logging.WARNING
+    message = record.getMessage()
+    assert response.headers["x-request-id"] in message
+    assert "GET /assets" in message and "ignored unknown query parameter(s): page_size" in message
+
+
+async def test_ignored_parameters_change_no_filter_nor_page(app: Any) -> None:
+    async with asgi_client(app, version=V2026) as c:
+        plain = await c.get("/v1/cefi/assets", params={"size": "1"})
+        noisy = await c.get(
+            "/v1/cefi/assets", params=[("size", "1"), ("limit", "5"), ("page_size", "9"), ("limit", "3")]
+        )
+        assert noisy.status_code == 200, noisy.text
+        assert noisy.json()["data"] == plain.json()["data"]
+        # A repeated unknown name is named once.
+        assert noisy.headers[WARNING_HEADER] == "ignored unknown query parameter(s): limit, page_size"
+        # The cursor is bound to the known filters only: it resumes the plain listing.
+        cursor = noisy.json()["pagination"]["next_cursor"]
+        assert cursor is not None
+        follow = await c.get("/v1/cefi/assets", params={"size": "1", "cursor": cursor})
+        plain_follow = await c.get(
+            "/v1/cefi/assets", params={"size": "1", "cursor": plain.json()["pagination"]["next_cursor"]}
+        )
+    assert follow.status_code == 200, follow.text
+    assert follow.json()["data"] == plain_follow.json()["data"] != plain.json()["data"]
+
+
+async def test_known_parameters_are_still_checked_when_unknown_ones_are_ignored(
+    app: Any, alice: Creds
+) -> None:
+    async with asgi_client(app, Signer(alice, lambda: NOW), V2026) as c:
+        bad = await c.get("/v1/cefi/orders/list", params={"size": "101", "page_size": "5"})
+        twice = await c.get("/v1/cefi/orders/list", params=[("size", "1"), ("size", "2"), ("x", "1")])
+    assert assert_problem(bad, 400, V2026)["detail"] == "query.size: must be <= 100"
+    assert bad.headers[WARNING_HEADER] == "ignored unknown query parameter(s): page_size"
+    assert assert_problem(twice, 400, V2026)["detail"] == "query.size: must be given at most once"
+
+
+async def test_the_warning_header_cannot_be_broken_by_a_name(app: Any) -> None:
+    names = ["a\r\nx-evil: 1", "é,b", *(f"p{i}" for i in range(12))]
+    query = "&".join(f"{quote(n, safe='')}=1" for n in names)
+    async with asgi_client(app, version=V2026) as c:
+        response = await c.get(f"/v1/cefi/assets?{query}")
+    assert response.status_code == 200, response.text
+    assert "x-evil" not in response.headers
+    assert response.headers[WARNING_HEADER] == (
+        "ignored unknown query parameter(s): a%0D%0Ax-evil:%201, %C3%A9%2Cb, "
+        + ", ".join(f"p{i}" for i in range(8))
+        + " (and 4 more)"
+    )
 
 
 async def test_public_operations_validate_too(app: Any) -> None:
@@ -381,3 +479,8 @@ def test_inline_refs_refuses_a_cycle() -> None:
     }
     with pytest.raises(ValueError, match="cycle"):
         inline_refs(spec, {"$ref": "#/components/schemas/Node"})
+
+
+def test_the_command_line_says_strict() -> None:
+    assert build_parser().parse_args([]).strict is False
+    assert build_parser().parse_args(["--strict"]).strict is True

@@ -240,7 +240,7 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("QTY", "order_info.qty"),
         ("PRICE", "order_info.price"),
         ("LEAVES", "leaves_qty"),
-        ("EXECUTED", "exeuted_qty"),
+        ("EXECUTED", "executed_qty"),
     ],
     "Trade": [
         ("MATCH", "match_id"),

@@ -1,7 +1,7 @@
 """``truex-sandbox`` / ``python -m truex_sandbox``: run the local TrueX exchange.
 
     truex-sandbox [--host 127.0.0.1] [--port 8765] [--seed FILE] [--db PATH] [--fresh-keys]
-                  [--legacy accept|gone] [--jwt-key-file PATH]
+                  [--legacy accept|gone] [--strict] [--jwt-key-file PATH]
 
 On start it prints the base URL (the real port when ``--port 0``) and each seeded API key with its secret and
 clients; then it serves until interrupted (Ctrl-C / SIGTERM).
@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="write the first seeded JWT key's private key file here (the client's key file format) for "
         "JWT bearer auth against the sandbox's Auth API (/v1/auth)",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse a query parameter the operation does not have with a 400 (the contract runs use it); "
+        "by default it is ignored, named in an x-truex-sandbox-warning header and logged",
     )
     parser.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
@@ -137,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         host, port = sock.getsockname()[:2]
         base_url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-        app = create_app(exchange, legacy=args.legacy)
+        app = create_app(exchange, legacy=args.legacy, strict=args.strict)
         config = uvicorn.Config(app, log_level=args.log_level, lifespan="on")
         if threading.current_thread() is threading.main_thread():
             # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the handler that

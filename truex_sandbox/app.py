@@ -6,7 +6,8 @@ runs, so a request that fails version, auth or validation changes nothing):
 1. route: the spec's paths as Starlette routes (``{ref_id}`` syntax); unknown path → 404, method → 405;
 2. ``X-Truex-Version`` → 400 listing the supported versions when unknown;
 3. HMAC auth unless the operation is public (``security: []``) → 401 / 403;
-4. query and path parameters, media type and body against the spec → 400 / 415;
+4. query and path parameters, media type and body against the spec → 400 / 415 (a query parameter the
+   operation does not have is ignored, with an ``x-truex-sandbox-warning`` header, unless ``strict``);
 5. the handler calls the engine; an engine refusal keeps its status (400/403/404/409), a journal that
    cannot be written is a 503 with ``Retry-After`` (nothing changed). With a journal, handlers that use the
    engine run in a worker thread, so a slow or locked disk never stalls the event loop (``/health``);
@@ -67,7 +68,7 @@ from .versions import (
     render_object,
 )
 
-__all__ = ["LEGACY_MODES", "MAX_BODY_BYTES", "SPEC_ROUTE", "StartupError", "create_app"]
+__all__ = ["LEGACY_MODES", "MAX_BODY_BYTES", "SPEC_ROUTE", "WARNING_HEADER", "StartupError", "create_app"]
 
 logger = logging.getLogger("truex_sandbox")
 
@@ -237,12 +238,14 @@ class _Core:
         codec: CursorCodec,
         clock: Callable[[], float],
         legacy: str = "accept",
+        strict: bool = False,
     ):
         self.exchange = exchange
         self.verifier = verifier
         self.codec = codec
         self.clock = clock
         self.legacy = legacy
+        self.strict = strict
         self._prefix = secrets.token_hex(5)
         self._counter = itertools.count(1)
 
@@ -294,6 +297,7 @@ class _Core:
         version: str,
         request_id: str,
         marks: _Marks = _NO_MARKS,
+        extra: Mapping[str, str] | None = None,
     ) -> None:
         payload = render_error(version, problem_body(error, _instance(scope)))
         await self.send(
@@ -304,7 +308,7 @@ class _Core:
             request_id=request_id,
             problem=True,
             marks=marks,
-            extra=error.headers,
+            extra={**error.headers, **extra} if extra else error.headers,
         )
 
     async def serve(self, bound: _Bound, scope: Scope, receive: Receive, send: Send) -> None:
@@ -318,6 +322,8 @@ class _Core:
             for name, value in scope.get("path_params", {}).items():
                 successor = successor.replace("{" + name + "}", quote(str(value), safe=""))
         marks = _Marks(successor, op.deprecated, bound.legacy)
+        # The query parameters the operation does not have, when they are ignored (not strict).
+        ignored: list[str] | None = None if self.strict else []
         try:
             headers: dict[bytes, bytes] = dict(scope["headers"])  # ASGI names are lower-case bytes
             raw_version = headers.get(b"x-truex-version")
@@ -341,7 +347,8 @@ class _Core:
             query = validator.query(
                 parse_qsl(query_string.decode("utf-8", "replace"), keep_blank_values=True)
                 if query_string
-                else ()
+                else (),
+                ignored,
             )
             path = validator.path(scope.get("path_params", {}))
             document = None
@@ -356,7 +363,13 @@ class _Core:
             encoded = _dumps(self._render(bound, version, result, query, principal))
         except ApiError as error:
             await self.send_problem(
-                send, error, scope=scope, version=version, request_id=request_id, marks=marks
+                send,
+                error,
+                scope=scope,
+                version=version,
+                request_id=request_id,
+                marks=marks,
+                extra=_ignored_warning(request_id, op, ignored),
             )
             return
         except EngineError as error:
@@ -368,16 +381,31 @@ class _Core:
                 version=version,
                 request_id=request_id,
                 marks=marks,
+                extra=_ignored_warning(request_id, op, ignored),
             )
             return
         except Exception:
             logger.exception("request %s: %s %s failed", request_id, op.method, op.path)
             crash = ApiError(500, f"an unexpected error occurred; request id {request_id}")
             await self.send_problem(
-                send, crash, scope=scope, version=version, request_id=request_id, marks=marks
+                send,
+                crash,
+                scope=scope,
+                version=version,
+                request_id=request_id,
+                marks=marks,
+                extra=_ignored_warning(request_id, op, ignored),
             )
             return
-        await self.send(send, 200, encoded, version=version, request_id=request_id, marks=marks)
+        await self.send(
+            send,
+            200,
+            encoded,
+            version=version,
+            request_id=request_id,
+            marks=marks,
+            extra=_ignored_warning(request_id, op, ignored),
+        )
 
     def _render(
         self, bound: _Bound, version: str, result: Any, query: Mapping[str, Any], principal: Principal | None
@@ -408,6 +436,28 @@ class _Core:
             with_cursor=version != V2024,
         )
         return render_list(version, page.items, page.size, page.next_cursor)
+
+
+#: The response header that says what the sandbox ignored (DECISIONS §20).
+WARNING_HEADER: Final = "x-truex-sandbox-warning"
+#: At most this many ignored names are listed (the rest counted), so a header stays short.
+_MAX_IGNORED_LISTED: Final = 10
+# Characters a name keeps in the header and the log; anything else (controls, non-ASCII, commas) is
+# percent-encoded, so a name can neither break the header nor forge a log line.
+_NAME_SAFE: Final = "!#$&'()*+-./:;<=>?@[]^_`{|}~"
+
+
+def _ignored_warning(request_id: str, op: Operation, names: Sequence[str] | None) -> dict[str, str] | None:
+    """The warning header for query parameters the operation does not have, logged as a warning too."""
+    if not names:
+        return None
+    unique = [quote(n, safe=_NAME_SAFE) for n in dict.fromkeys(names)]
+    listed = ", ".join(unique[:_MAX_IGNORED_LISTED])
+    if len(unique) > _MAX_IGNORED_LISTED:
+        listed += f" (and {len(unique) - _MAX_IGNORED_LISTED} more)"
+    text = f"ignored unknown query parameter(s): {listed}"
+    logger.warning("request %s: %s %s: %s", request_id, op.method, op.path, text)
+    return {WARNING_HEADER: text}
 
 
 class _PathEndpoint:
@@ -560,6 +610,7 @@ def create_app(
     spec: Mapping[str, Any] | None = None,
     cursor_key: bytes | None = None,
     legacy: str = "accept",
+    strict: bool = False,
 ) -> Starlette:
     """The sandbox app.
 
@@ -569,7 +620,11 @@ def create_app(
     ``spec``: the OpenAPI document (default: :func:`~truex_sandbox.spec.load_spec`). ``cursor_key``: the
     key cursors are signed with (default: random per app, so cursors do not survive a restart). ``legacy``:
     ``"accept"`` serves the legacy base ``/api/v1`` with its deprecation headers, ``"gone"`` answers it 410
-    naming the path under ``/v1/cefi``, as the exchange does after the announced removal.
+    naming the path under ``/v1/cefi``, as the exchange does after the announced removal. ``strict``:
+    refuse a query parameter the operation does not have with a 400; by default it is ignored, named in an
+    ``x-truex-sandbox-warning`` response header and logged (logger ``truex_sandbox``, warning), as the
+    exchange most likely ignores it (DECISIONS §20). A repeated or invalid known parameter is a 400 either
+    way.
 
     Raises :class:`StartupError` when an operation of the spec has no handler or a handler no operation.
     """
@@ -588,7 +643,7 @@ def create_app(
         raise StartupError(f"legacy={legacy!r}: must be one of {', '.join(LEGACY_MODES)}")
     issuer = TokenIssuer()  # JWT bearer auth (auth_api.py): its own signing key per app
     verifier = BearerOrHmacVerifier(HmacVerifier(_key_lookup(exchange), clock), issuer, clock)
-    core = _Core(exchange, verifier, CursorCodec(cursor_key), clock, legacy)
+    core = _Core(exchange, verifier, CursorCodec(cursor_key), clock, legacy, strict)
     validators = RequestValidator(spec, operations)
 
     by_path: dict[str, dict[str, _Bound]] = {}

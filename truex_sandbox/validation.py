@@ -6,6 +6,9 @@ whole spec through a ``referencing`` registry — the authority, which words the
 :mod:`truex_sandbox.fastcheck` that decides the common, valid case in microseconds. A request only meets
 jsonschema when the predicate says no.
 
+A query parameter the operation does not have is a 400 too, unless the caller collects it instead (the app's
+default, DECISIONS §20: it ignores it with a warning; ``strict`` keeps the 400).
+
 A violation is a 400 problem whose ``detail`` names the field and the rule, e.g.
 ``info.qty: must match pattern ^-?[0-9]+(\\.[0-9]+)?$`` or ``query.size: must be <= 100``; all violations
 (at most :data:`MAX_REPORTED`) are listed under ``extensions.errors``.
@@ -185,13 +188,17 @@ class _ParamSet:
         self.validator = Validator(schema(SPEC_URI), registry=registry)
         self.check = _fast(spec, schema(""), self.validator)
 
-    def parse(self, pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    def parse(self, pairs: Iterable[tuple[str, str]], ignored: list[str] | None = None) -> dict[str, Any]:
+        """The coerced, validated values; an unknown name is a 400, or appended to ``ignored`` when given."""
         values: dict[str, Any] = {}
         by_name = self.by_name
         prefix = self.prefix
         for name, raw in pairs:
             param = by_name.get(name)
             if param is None:
+                if ignored is not None:
+                    ignored.append(name)
+                    continue
                 known = ", ".join(by_name) or "none"
                 raise ApiError(400, f"{prefix}.{name}: is not a parameter of this operation (known: {known})")
             if name in values:
@@ -226,9 +233,14 @@ class OperationValidator:
             self._body_check = _fast(spec, {"$ref": operation.body_pointer}, self._body)
         self.has_body = self._body is not None
 
-    def query(self, pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
-        """Coerced, validated query parameters (only those the request has)."""
-        return self._query.parse(pairs)
+    def query(self, pairs: Iterable[tuple[str, str]], ignored: list[str] | None = None) -> dict[str, Any]:
+        """Coerced, validated query parameters (only those the request has).
+
+        A parameter the operation does not have is a 400 (strict), or, when ``ignored`` is a list, left out
+        of the result and its name appended there (DECISIONS §20). A repeated or invalid known parameter is
+        a 400 either way.
+        """
+        return self._query.parse(pairs, ignored)
 
     def path(self, params: Mapping[str, str]) -> dict[str, Any]:
         """Validated path parameters (already percent-decoded by the router)."""

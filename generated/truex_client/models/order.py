@@ -33,6 +33,7 @@ class Order:
     pending_qty: Decimal | Unset = UNSET
     leaves_qty: Decimal | Unset = UNSET
     exeuted_qty: Decimal | Unset = UNSET
+    executed_qty: Decimal | Unset = UNSET
     executed_vwap: Decimal | Unset = UNSET
     timestamp: str | Unset = UNSET
     """ Unix time in nanoseconds as a numeric string. """
@@ -71,6 +72,10 @@ class Order:
         if not isinstance(self.exeuted_qty, Unset):
             exeuted_qty = format_decimal(self.exeuted_qty, "exeuted_qty")
 
+        executed_qty: str | Unset = UNSET
+        if not isinstance(self.executed_qty, Unset):
+            executed_qty = format_decimal(self.executed_qty, "executed_qty")
+
         executed_vwap: str | Unset = UNSET
         if not isinstance(self.executed_vwap, Unset):
             executed_vwap = format_decimal(self.executed_vwap, "executed_vwap")
@@ -103,6 +108,8 @@ class Order:
             field_dict["leaves_qty"] = leaves_qty
         if exeuted_qty is not UNSET:
             field_dict["exeuted_qty"] = exeuted_qty
+        if executed_qty is not UNSET:
+            field_dict["executed_qty"] = executed_qty
         if executed_vwap is not UNSET:
             field_dict["executed_vwap"] = executed_vwap
         if timestamp is not UNSET:
@@ -160,6 +167,13 @@ class Order:
         else:
             exeuted_qty = parse_decimal(_exeuted_qty, "exeuted_qty")
 
+        _executed_qty = d.pop("executed_qty", src_dict.get("exeuted_qty", UNSET))
+        executed_qty: Decimal | Unset
+        if _executed_qty is UNSET:
+            executed_qty = UNSET
+        else:
+            executed_qty = parse_decimal(_executed_qty, "executed_qty")
+
         _executed_vwap = d.pop("executed_vwap", UNSET)
         executed_vwap: Decimal | Unset
         if _executed_vwap is UNSET:
@@ -183,6 +197,7 @@ class Order:
             pending_qty=pending_qty,
             leaves_qty=leaves_qty,
             exeuted_qty=exeuted_qty,
+            executed_qty=executed_qty,
             executed_vwap=executed_vwap,
             timestamp=timestamp,
             update_timestamp=update_timestamp,
