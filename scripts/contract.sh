@@ -3,7 +3,8 @@
 # `schemathesis run` CLI over every operation of the spec it serves, with every check, signed requests
 # (tests/contract/hooks.py) and the settings of schemathesis.toml (deterministic, bounded). A short control
 # run with a wrong secret must fail first. JUnit reports: reports/contract-junit.xml (the /v1/cefi base),
-# reports/contract-legacy-junit.xml (the deprecated singular twins, under /api/v1). The server is stopped
+# reports/contract-jwt-junit.xml (the same base with JWT bearer auth), reports/contract-legacy-junit.xml (the
+# deprecated singular twins, under /api/v1). The server is stopped
 # whatever happens.
 #
 #   scripts/contract.sh [extra `schemathesis run` options]      (make contract)
@@ -17,9 +18,10 @@ BIN=.venv/bin
 REPORTS=reports
 JUNIT=$REPORTS/contract-junit.xml
 LEGACY_JUNIT=$REPORTS/contract-legacy-junit.xml
+JWT_JUNIT=$REPORTS/contract-jwt-junit.xml
 CONTRACT_TIMEOUT=${CONTRACT_TIMEOUT:-170}
 mkdir -p "$REPORTS"
-rm -f "$JUNIT" "$LEGACY_JUNIT"
+rm -f "$JUNIT" "$LEGACY_JUNIT" "$JWT_JUNIT"
 
 LOG=$(mktemp "${TMPDIR:-/tmp}/truex-sandbox.XXXXXX")
 SERVER_PID=""
@@ -109,6 +111,15 @@ st_run "$SECRET" /v1/cefi \
     --max-failures 50 \
     --report junit --report-junit-path "$JUNIT" \
     "$@" || status=$?
+# JWT bearer auth (docs v1.0.5) under the current base: tokens from the sandbox's Auth API, no HMAC.
+if [[ $status -eq 0 ]]; then
+    TRUEX_CONTRACT_AUTH=jwt TRUEX_CONTRACT_AUTH_URL="$BASE/v1/auth" st_run "$SECRET" /v1/cefi \
+        --exclude-deprecated \
+        --phases examples,fuzzing \
+        --max-failures 50 \
+        --report junit --report-junit-path "$JWT_JUNIT" \
+        "$@" || status=$?
+fi
 if [[ $status -eq 0 ]]; then
     st_run "$SECRET" /api/v1 \
         --include-by '/deprecated == true' \

@@ -23,6 +23,8 @@ import os
 from typing import Any
 
 import schemathesis
+from requests import PreparedRequest
+from requests.auth import AuthBase
 from schemathesis.openapi.checks import JsonSchemaError
 
 from contract.signer import HmacSigner, env_credentials
@@ -37,12 +39,34 @@ from contract.support import (
     v2024_body_conformance,
     version_echo,
 )
+from truex_ext import JwtKey
+from truex_ext.jwt_auth import JwtAuth
+from truex_sandbox.jwt_keys import key_file
+from truex_sandbox.seed import default_seed
 
 CREDENTIALS = env_credentials()
 VERSION = os.environ.get("TRUEX_CONTRACT_VERSION", V2026)
 STEER = Steering.for_default_seed(CREDENTIALS.client_id)
 
-schemathesis.auth.set_from_requests(HmacSigner(CREDENTIALS))
+
+class BearerSigner(AuthBase):
+    """``Authorization: Bearer`` from the sandbox's Auth API (JWT, docs v1.0.5), minted with ALICE's seeded
+    JWT key and refreshed by the SDK's own :class:`~truex_ext.jwt_auth.JwtAuth`; no HMAC header."""
+
+    def __init__(self, auth_url: str) -> None:
+        record = next(k for k in default_seed().jwt_keys if k.client_id == CREDENTIALS.client_id)
+        self.jwt = JwtAuth(JwtKey.from_mapping(key_file(record)), auth_url)
+
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.jwt.token()}"
+        return request
+
+
+# TRUEX_CONTRACT_AUTH=jwt (scripts/contract.sh's JWT run): bearer tokens instead of HMAC signatures.
+if os.environ.get("TRUEX_CONTRACT_AUTH") == "jwt":
+    schemathesis.auth.set_from_requests(BearerSigner(os.environ["TRUEX_CONTRACT_AUTH_URL"]))
+else:
+    schemathesis.auth.set_from_requests(HmacSigner(CREDENTIALS))
 
 for check in (version_echo, v2024_body_conformance, refusals_are_documented):
     schemathesis.check(check)
