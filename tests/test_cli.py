@@ -167,3 +167,12 @@ def test_a_base_url_without_scheme_is_a_usage_error_naming_the_fix() -> None:
     code = main(["--base-url", "127.0.0.1:8765", "health"], out=io.StringIO(), err=err)
     assert code == 2
     assert "did you mean 'http://127.0.0.1:8765'" in err.getvalue()
+
+
+def test_version() -> None:
+    from truex_ext import __version__
+
+    done = subprocess.run(
+        [sys.executable, "-m", "truex_ext.cli", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and done.stdout.strip() == f"truex-cefi {__version__}"

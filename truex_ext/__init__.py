@@ -14,8 +14,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._version import __version__
     from .auth import Credentials, sign
-    from .client import PROD_URL, SANDBOX_URL, UAT_URL, AsyncTruex, Truex, __version__
+    from .client import PROD_URL, SANDBOX_URL, UAT_URL, AsyncTruex, Truex
     from .deprecation import DeprecationInfo, TruexDeprecationWarning
     from .errors import (
         APIConnectionError,
@@ -52,7 +53,8 @@ if TYPE_CHECKING:
 # Public name -> the submodule that defines it.
 _LAZY = {
     **dict.fromkeys(("Credentials", "sign"), "auth"),
-    **dict.fromkeys(("PROD_URL", "SANDBOX_URL", "UAT_URL", "AsyncTruex", "Truex", "__version__"), "client"),
+    "__version__": "_version",
+    **dict.fromkeys(("PROD_URL", "SANDBOX_URL", "UAT_URL", "AsyncTruex", "Truex"), "client"),
     **dict.fromkeys(("DeprecationInfo", "TruexDeprecationWarning"), "deprecation"),
     **dict.fromkeys(
         (

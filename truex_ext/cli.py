@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ._version import __version__
 from .endpoints import ENVIRONMENTS
 
 if TYPE_CHECKING:  # the client is imported only when a command runs: `truex --help` stays fast
@@ -50,6 +51,7 @@ def _decimal(text: str) -> Decimal:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="truex", description="The TrueX CeFi REST API from the shell.")
+    parser.add_argument("--version", action="version", version=f"truex-cefi {__version__}")
     parser.add_argument(
         "--env",
         choices=sorted(ENVIRONMENTS),

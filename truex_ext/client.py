@@ -27,6 +27,7 @@ from truex_client import Client
 
 from . import logs
 from ._resources import AsyncResources, SyncResources
+from ._version import __version__
 from .api import AsyncAPI, ClientConfig, SyncAPI
 from .auth import Credentials, HmacAuth
 from .endpoints import BASES, Endpoint, environment_url, parse_base_url
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
     from .jwt_auth import JwtAuth
     from .jwt_key import JwtKey
 
-__version__ = "0.1.0"
 
 #: Where the client goes unless told otherwise: the local sandbox, so that a bot never reaches prod by
 #: accident. Prod is ``environment="prod"`` (``TRUEX_ENVIRONMENT=prod``) or ``base_url=PROD_URL``.
