@@ -91,6 +91,7 @@ async def test_a_valid_surrogate_pair_and_an_escaped_backslash_are_text(app: Any
         "x-truex-auth-signature",
         "x-truex-auth-userid",
         "x-truex-auth-user-id",
+        "authorization",
     ],
 )
 async def test_an_auth_header_sent_twice_is_a_401_naming_it(app: Any, alice: Creds, header: str) -> None:

@@ -99,13 +99,14 @@ def _unauthorized(detail: str) -> ApiError:
 
 
 def refuse_repeated_auth_headers(raw: Iterable[tuple[bytes, bytes]]) -> None:
-    """401 naming an ``x-truex-auth-*`` header sent twice: which copy was meant (or signed) is ambiguous.
+    """401 naming an auth header (``x-truex-auth-*``, ``authorization``) sent twice: which copy was meant
+    (or signed) is ambiguous.
 
     ``raw`` is the request's header list as sent (ASGI ``scope["headers"]``, lower-case names).
     """
     seen: set[bytes] = set()
     for name, _ in raw:
-        if name.startswith(_AUTH_PREFIX):
+        if name.startswith(_AUTH_PREFIX) or name == b"authorization":
             if name in seen:
                 raise _unauthorized(f"{name.decode('latin-1')}: sent more than once; send it once")
             seen.add(name)
