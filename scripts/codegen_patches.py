@@ -170,7 +170,30 @@ def patched_model_template() -> str:
     _require(source.count(MODEL_METHOD_LAZY) == 3, "model.py.jinja per-method lazy imports")
     source = source.replace(MODEL_TOP_LAZY, "").replace(MODEL_METHOD_LAZY, "")
     _require("lazy_imports" in source, "model.py.jinja additional_properties lazy imports")
-    return _with_wire_aliases(source).rstrip("\n") + "\n" + MODEL_BOTTOM_IMPORTS
+    return _with_reprs(_with_wire_aliases(source)).rstrip("\n") + "\n" + MODEL_BOTTOM_IMPORTS
+
+
+# Reprs (truex_client/reprs.py, copied from openapi/templates/reprs.py): fields left UNSET are not shown.
+REPR_MODULE = "reprs"
+MODEL_IMPORTS_ANCHOR = "from ..types import UNSET, Unset\n"
+MODEL_DOCSTRING_ANCHOR = (
+    "    {{ safe_docstring(class_docstring_content(model), omit_if_empty=config.docstrings_on_attributes)"
+    " | indent(4) }}\n"
+)
+
+
+def _with_reprs(source: str) -> str:
+    """model.py.jinja whose classes use :func:`reprs.model_repr` (attrs keeps a ``__repr__`` the class defines)."""
+    _require(source.count(MODEL_IMPORTS_ANCHOR) == 1, "model.py.jinja types import")
+    _require(source.count(MODEL_DOCSTRING_ANCHOR) == 1, "model.py.jinja class docstring")
+    source = source.replace(
+        MODEL_IMPORTS_ANCHOR,
+        MODEL_IMPORTS_ANCHOR + f"from ..{REPR_MODULE} import model_repr as _model_repr\n",
+    )
+    return source.replace(
+        MODEL_DOCSTRING_ANCHOR,
+        MODEL_DOCSTRING_ANCHOR + "\n    __repr__ = _model_repr  # UNSET fields left out\n",
+    )
 
 
 # Wire aliases (DECISIONS §8): a property with ``x-wire-alias: other_key`` in the spec is read from

@@ -76,6 +76,8 @@ def run_generator(output: Path) -> None:
     shutil.copyfile(TEMPLATES / "decimals.py", output / f"{codegen_patches.RUNTIME_MODULE}.py")
     # The base class of every string enum (open enums).
     shutil.copyfile(TEMPLATES / "open_enums.py", output / f"{codegen_patches.OPEN_ENUM_MODULE}.py")
+    # The repr of every model (fields left UNSET are not shown).
+    shutil.copyfile(TEMPLATES / "reprs.py", output / f"{codegen_patches.REPR_MODULE}.py")
 
 
 def render_resources(package: Path) -> str:

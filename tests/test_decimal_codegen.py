@@ -160,3 +160,11 @@ def test_every_decimal_field_of_the_spec_is_decimal_typed(spec) -> None:  # type
                 assert Decimal in typing.get_args(hints[prop]) or hints[prop] is Decimal, (name, prop)
                 checked += 1
     assert checked >= 40
+
+
+def test_model_reprs_leave_unset_fields_out() -> None:
+    from truex_client.models import Order
+
+    order = Order.from_dict({"id": "1", "status": "ACTIVE", "leaves_qty": "0.01"})
+    assert repr(order) == "Order(id='1', status=<OrderStatus.ACTIVE: 'ACTIVE'>, leaves_qty=Decimal('0.01'))"
+    assert "Unset" not in repr(Order.from_dict({"id": "2", "status": "FILLED"}))

@@ -118,3 +118,15 @@ def test_the_alias_patch_fails_loudly_when_the_template_moves(monkeypatch: pytes
     monkeypatch.setattr(patches, "MODEL_SOURCE_ORIGINAL", "{% set property_source = d[property.name] %}\n")
     with pytest.raises(patches.GeneratorInternalsChanged, match="property_source"):
         patches.patched_model_template()
+
+
+def test_the_repr_patch_fails_loudly_when_the_template_moves(monkeypatch: pytest.MonkeyPatch) -> None:
+    sys.path.insert(0, str(SCRIPTS))
+    try:
+        patches = importlib.import_module("codegen_patches")
+    finally:
+        sys.path.remove(str(SCRIPTS))
+    assert "__repr__ = _model_repr" in patches.patched_model_template()
+    monkeypatch.setattr(patches, "MODEL_DOCSTRING_ANCHOR", "    {{ docstring_moved }}\n")
+    with pytest.raises(patches.GeneratorInternalsChanged, match="class docstring"):
+        patches.patched_model_template()

@@ -10,12 +10,15 @@ from dateutil.parser import isoparse
 
 from ..models.api_version import ApiVersion
 from ..models.api_version_status import ApiVersionStatus
+from ..reprs import model_repr as _model_repr
 
 T = TypeVar("T", bound="ApiVersionInfo")
 
 
 @_attrs_define
 class ApiVersionInfo:
+    __repr__ = _model_repr  # UNSET fields left out
+
     version: ApiVersion
     """ An API version for the X-Truex-Version header. """
     status: ApiVersionStatus

@@ -6,11 +6,15 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..reprs import model_repr as _model_repr
+
 T = TypeVar("T", bound="ApiVersionList")
 
 
 @_attrs_define
 class ApiVersionList:
+    __repr__ = _model_repr  # UNSET fields left out
+
     data: list[ApiVersionInfo]
     pagination: Pagination
     """ Where the next page starts. `next_cursor` is null on the last page. """

@@ -9,12 +9,15 @@ from attrs import field as _attrs_field
 
 from ..decimals import format_decimal, parse_decimal
 from ..models.balance_entity_status import BalanceEntityStatus
+from ..reprs import model_repr as _model_repr
 
 T = TypeVar("T", bound="BalanceEntity")
 
 
 @_attrs_define
 class BalanceEntity:
+    __repr__ = _model_repr  # UNSET fields left out
+
     id: str
     """ An exchange id, a non-zero numeric string. """
     status: BalanceEntityStatus

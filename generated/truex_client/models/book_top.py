@@ -8,6 +8,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..decimals import format_decimal, parse_decimal
+from ..reprs import model_repr as _model_repr
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BookTop")
@@ -19,6 +20,8 @@ class BookTop:
     (-170141183460469231731.687303715884105728 for bids).
 
     """
+
+    __repr__ = _model_repr  # UNSET fields left out
 
     price: Decimal
     qty: Decimal

@@ -9,6 +9,7 @@ from attrs import field as _attrs_field
 
 from ..models.client_self_trade_prevention import ClientSelfTradePrevention
 from ..models.client_type import ClientType
+from ..reprs import model_repr as _model_repr
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ClientInfo")
@@ -16,6 +17,8 @@ T = TypeVar("T", bound="ClientInfo")
 
 @_attrs_define
 class ClientInfo:
+    __repr__ = _model_repr  # UNSET fields left out
+
     organization_id: UUID | Unset = UNSET
     mnemonic: str | Unset = UNSET
     """ Client-supplied human readable name. """

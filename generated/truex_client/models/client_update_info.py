@@ -7,12 +7,15 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.self_trade_prevention import SelfTradePrevention
+from ..reprs import model_repr as _model_repr
 
 T = TypeVar("T", bound="ClientUpdateInfo")
 
 
 @_attrs_define
 class ClientUpdateInfo:
+    __repr__ = _model_repr  # UNSET fields left out
+
     self_trade_prevention: SelfTradePrevention
     """ Self-trade prevention setting; NONE can be overridden at the order level. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)

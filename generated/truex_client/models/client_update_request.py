@@ -6,11 +6,15 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..reprs import model_repr as _model_repr
+
 T = TypeVar("T", bound="ClientUpdateRequest")
 
 
 @_attrs_define
 class ClientUpdateRequest:
+    __repr__ = _model_repr  # UNSET fields left out
+
     id: str
     """ An exchange id, a non-zero numeric string. """
     info: ClientUpdateInfo

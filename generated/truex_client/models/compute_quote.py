@@ -8,6 +8,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..decimals import format_decimal, parse_decimal
+from ..reprs import model_repr as _model_repr
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ComputeQuote")
@@ -15,6 +16,8 @@ T = TypeVar("T", bound="ComputeQuote")
 
 @_attrs_define
 class ComputeQuote:
+    __repr__ = _model_repr  # UNSET fields left out
+
     qty: Decimal
     price: Decimal
     notional: Decimal | Unset = UNSET

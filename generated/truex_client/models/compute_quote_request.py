@@ -10,12 +10,15 @@ from attrs import field as _attrs_field
 from ..decimals import format_decimal, parse_decimal
 from ..models.qty_unit import QtyUnit
 from ..models.side import Side
+from ..reprs import model_repr as _model_repr
 
 T = TypeVar("T", bound="ComputeQuoteRequest")
 
 
 @_attrs_define
 class ComputeQuoteRequest:
+    __repr__ = _model_repr  # UNSET fields left out
+
     qty: Decimal
     instrument_id: str
     """ An exchange id, a non-zero numeric string. """

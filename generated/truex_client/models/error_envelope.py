@@ -6,12 +6,16 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..reprs import model_repr as _model_repr
+
 T = TypeVar("T", bound="ErrorEnvelope")
 
 
 @_attrs_define
 class ErrorEnvelope:
     """An error in the v2026_01_23 envelope: {"error": {problem}}."""
+
+    __repr__ = _model_repr  # UNSET fields left out
 
     error: Problem
     """ RFC 7807 problem details. """

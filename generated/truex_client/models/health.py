@@ -7,12 +7,15 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.health_status import HealthStatus
+from ..reprs import model_repr as _model_repr
 
 T = TypeVar("T", bound="Health")
 
 
 @_attrs_define
 class Health:
+    __repr__ = _model_repr  # UNSET fields left out
+
     status: HealthStatus
     timestamp: str
     """ UTC time formatted as `YYYY-MM-DD HH:MM:SS`. """

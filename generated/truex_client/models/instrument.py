@@ -7,6 +7,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.instrument_status import InstrumentStatus
+from ..reprs import model_repr as _model_repr
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Instrument")
@@ -14,6 +15,8 @@ T = TypeVar("T", bound="Instrument")
 
 @_attrs_define
 class Instrument:
+    __repr__ = _model_repr  # UNSET fields left out
+
     id: str
     """ An exchange id, a non-zero numeric string. """
     status: InstrumentStatus

@@ -8,6 +8,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..decimals import format_decimal, parse_decimal
+from ..reprs import model_repr as _model_repr
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="InstrumentInfo")
@@ -15,6 +16,8 @@ T = TypeVar("T", bound="InstrumentInfo")
 
 @_attrs_define
 class InstrumentInfo:
+    __repr__ = _model_repr  # UNSET fields left out
+
     symbol: str
     """ Human readable symbol. """
     reference_price: Decimal

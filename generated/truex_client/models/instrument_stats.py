@@ -8,6 +8,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..decimals import format_decimal, parse_decimal
+from ..reprs import model_repr as _model_repr
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="InstrumentStats")
@@ -15,6 +16,8 @@ T = TypeVar("T", bound="InstrumentStats")
 
 @_attrs_define
 class InstrumentStats:
+    __repr__ = _model_repr  # UNSET fields left out
+
     last_24hr_notional: Decimal | Unset = UNSET
     last_24hr_quantity: Decimal | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)

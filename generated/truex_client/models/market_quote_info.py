@@ -6,6 +6,7 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..reprs import model_repr as _model_repr
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="MarketQuoteInfo")
@@ -13,6 +14,8 @@ T = TypeVar("T", bound="MarketQuoteInfo")
 
 @_attrs_define
 class MarketQuoteInfo:
+    __repr__ = _model_repr  # UNSET fields left out
+
     last_trade: LastTrade | Unset = UNSET
     best_bid: BookTop | Unset = UNSET
     """ Best level of one side. An empty side is sent as price "0" or as a decimal128 extreme

@@ -9,6 +9,7 @@ from attrs import field as _attrs_field
 
 from ..decimals import format_decimal, parse_decimal
 from ..models.modify_order_type import ModifyOrderType
+from ..reprs import model_repr as _model_repr
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ModifyInfo")
@@ -17,6 +18,8 @@ T = TypeVar("T", bound="ModifyInfo")
 @_attrs_define
 class ModifyInfo:
     """The last modify of the order."""
+
+    __repr__ = _model_repr  # UNSET fields left out
 
     client_id: str
     """ An exchange id, a non-zero numeric string. """

@@ -9,6 +9,7 @@ from attrs import field as _attrs_field
 
 from ..decimals import format_decimal, parse_decimal
 from ..models.modify_order_type import ModifyOrderType
+from ..reprs import model_repr as _model_repr
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ModifyOrderInfo")
@@ -16,6 +17,8 @@ T = TypeVar("T", bound="ModifyOrderInfo")
 
 @_attrs_define
 class ModifyOrderInfo:
+    __repr__ = _model_repr  # UNSET fields left out
+
     client_id: str
     """ An exchange id, a non-zero numeric string. """
     new_qty: Decimal

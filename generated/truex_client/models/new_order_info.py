@@ -14,6 +14,7 @@ from ..models.order_stp import OrderStp
 from ..models.order_type import OrderType
 from ..models.side import Side
 from ..models.time_in_force import TimeInForce
+from ..reprs import model_repr as _model_repr
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="NewOrderInfo")
@@ -21,6 +22,8 @@ T = TypeVar("T", bound="NewOrderInfo")
 
 @_attrs_define
 class NewOrderInfo:
+    __repr__ = _model_repr  # UNSET fields left out
+
     client_id: str
     """ An exchange id, a non-zero numeric string. """
     instrument_id: str

@@ -9,6 +9,7 @@ from attrs import field as _attrs_field
 
 from ..decimals import format_decimal, parse_decimal
 from ..models.order_status import OrderStatus
+from ..reprs import model_repr as _model_repr
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Order")
@@ -16,6 +17,8 @@ T = TypeVar("T", bound="Order")
 
 @_attrs_define
 class Order:
+    __repr__ = _model_repr  # UNSET fields left out
+
     id: str
     """ Exchange order id (a numeric string in production). """
     status: OrderStatus

@@ -6,6 +6,8 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..reprs import model_repr as _model_repr
+
 T = TypeVar("T", bound="OrderCreateRequest")
 
 
@@ -17,6 +19,8 @@ class OrderCreateRequest:
             '0.01', 'price': '75000.50', 'side': 'BUY', 'type': 'LIMIT', 'tif': 'GTC'}}
 
     """
+
+    __repr__ = _model_repr  # UNSET fields left out
 
     external_id: str
     """ Client order id: a lowercase hyphenated UUIDv4, or an ASCII string of at most 18 RFC 3986 unreserved

@@ -14,6 +14,7 @@ from ..models.order_stp import OrderStp
 from ..models.order_type import OrderType
 from ..models.side import Side
 from ..models.time_in_force import TimeInForce
+from ..reprs import model_repr as _model_repr
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="OrderInfo")
@@ -22,6 +23,8 @@ T = TypeVar("T", bound="OrderInfo")
 @_attrs_define
 class OrderInfo:
     """The order as entered (echo of the create request's `info`)."""
+
+    __repr__ = _model_repr  # UNSET fields left out
 
     instrument_id: str
     """ Instrument id. """

@@ -6,6 +6,7 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..reprs import model_repr as _model_repr
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="OrderModifyRequest")
@@ -14,6 +15,8 @@ T = TypeVar("T", bound="OrderModifyRequest")
 @_attrs_define
 class OrderModifyRequest:
     """Order modify request. At least one of `id` and `external_id` identifies the order."""
+
+    __repr__ = _model_repr  # UNSET fields left out
 
     info: ModifyOrderInfo
     id: str | Unset = UNSET

@@ -6,12 +6,16 @@ from typing import Any, Self, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..reprs import model_repr as _model_repr
+
 T = TypeVar("T", bound="Pagination")
 
 
 @_attrs_define
 class Pagination:
     """Where the next page starts. `next_cursor` is null on the last page."""
+
+    __repr__ = _model_repr  # UNSET fields left out
 
     size: int
     """ The page size that was applied. """

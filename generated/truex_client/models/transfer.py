@@ -7,6 +7,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.transfer_status import TransferStatus
+from ..reprs import model_repr as _model_repr
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Transfer")
@@ -14,6 +15,8 @@ T = TypeVar("T", bound="Transfer")
 
 @_attrs_define
 class Transfer:
+    __repr__ = _model_repr  # UNSET fields left out
+
     id: str
     """ An exchange id, a non-zero numeric string. """
     status: TransferStatus

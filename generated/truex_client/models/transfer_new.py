@@ -10,6 +10,7 @@ from attrs import field as _attrs_field
 from ..decimals import format_decimal, parse_decimal
 from ..models.transfer_platform import TransferPlatform
 from ..models.transfer_type import TransferType
+from ..reprs import model_repr as _model_repr
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="TransferNew")
@@ -17,6 +18,8 @@ T = TypeVar("T", bound="TransferNew")
 
 @_attrs_define
 class TransferNew:
+    __repr__ = _model_repr  # UNSET fields left out
+
     asset_id: str
     """ An exchange id, a non-zero numeric string. """
     client_id: str

@@ -6,12 +6,16 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..reprs import model_repr as _model_repr
+
 T = TypeVar("T", bound="TransferNewInstructions")
 
 
 @_attrs_define
 class TransferNewInstructions:
     """Platform-specific instructions, e.g. `{"transfer_id": "..."}` for INTERNAL deposits."""
+
+    __repr__ = _model_repr  # UNSET fields left out
 
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 

@@ -6,11 +6,15 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..reprs import model_repr as _model_repr
+
 T = TypeVar("T", bound="TransferResponse")
 
 
 @_attrs_define
 class TransferResponse:
+    __repr__ = _model_repr  # UNSET fields left out
+
     data: Transfer
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 

@@ -8,12 +8,15 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..decimals import format_decimal, parse_decimal
+from ..reprs import model_repr as _model_repr
 
 T = TypeVar("T", bound="VwapQuote")
 
 
 @_attrs_define
 class VwapQuote:
+    __repr__ = _model_repr  # UNSET fields left out
+
     quote: Decimal
     buy_amount: Decimal
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)

@@ -8,12 +8,15 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..decimals import format_decimal, parse_decimal
+from ..reprs import model_repr as _model_repr
 
 T = TypeVar("T", bound="VwapQuoteRequest")
 
 
 @_attrs_define
 class VwapQuoteRequest:
+    __repr__ = _model_repr  # UNSET fields left out
+
     qty: Decimal
     instrument_id: str
     """ An exchange id, a non-zero numeric string. """
