@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from stream_support import CLIENT, KEY, SECRET, FakeExchange, until
 from websockets.exceptions import ConnectionClosed
 
 from truex_client.models.order import Order
@@ -30,8 +31,6 @@ from truex_ext.stream import (
     StreamUnauthorizedError,
     stream_url,
 )
-
-from stream_support import CLIENT, KEY, SECRET, FakeExchange, until
 
 CREDS = Credentials(KEY, SECRET, CLIENT)
 FAST = {

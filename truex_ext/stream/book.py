@@ -130,8 +130,9 @@ class OrderBook:
         self, bids: Iterable[tuple[Decimal, Decimal]], asks: Iterable[tuple[Decimal, Decimal]]
     ) -> None:
         """Replace the whole book (a SNAPSHOT); levels with a zero quantity are left out."""
-        self._bids = {p: q for p, q in bids if q}
-        self._asks = {p: q for p, q in asks if q}
+        # A later level of the same price wins, as in an UPDATE (then zero quantities are dropped).
+        self._bids = {p: q for p, q in dict(bids).items() if q}
+        self._asks = {p: q for p, q in dict(asks).items() if q}
         self._bid_heap = [-p for p in self._bids]
         self._ask_heap = list(self._asks)
         _heapify(self._bid_heap)
