@@ -934,7 +934,9 @@ def bench_stream_book(res: Results) -> None:
 
         return go
 
-    speeds = interleaved({"book": run(lambda: OrderBook("BTC-PYUSD")), "naive": run(_NaiveBook)}, _scale(5, 2))
+    speeds = interleaved(
+        {"book": run(lambda: OrderBook("BTC-PYUSD")), "naive": run(_NaiveBook)}, _scale(5, 2)
+    )
     speedup = ratios(speeds["book"], speeds["naive"])
     res.details["stream_book"] = {
         "updates": len(updates),
