@@ -368,3 +368,25 @@ async def test_secret_never_in_logs_reprs_or_errors(
         assert SECRET not in text
         for signature in signatures:
             assert signature not in text
+
+
+def test_backoff_is_capped_and_jittered() -> None:
+    import random
+
+    backoff = Backoff(initial=0.5, maximum=30.0, jitter=0.5)
+    rng = random.Random(1)
+    delays = [backoff.delay(a, rng) for a in range(20)]
+    assert all(0 <= d <= 30.0 for d in delays)
+    assert max(delays[10:]) > 15.0 and delays[0] <= 0.5
+    assert len({round(d, 6) for d in delays[10:]}) > 1  # jittered, not in step
+
+
+def test_sync_close_is_bounded_on_a_stalled_server(server: FakeExchange) -> None:
+    import time
+
+    with Stream(server.url, credentials=CREDS, **FAST) as s:
+        s.subscribe("DEPTH", ["BTC-PYUSD"])
+        server.do(server.stall())
+        started = time.monotonic()
+    assert time.monotonic() - started < 5.0
+    assert s.state == State.CLOSED
