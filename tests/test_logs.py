@@ -235,3 +235,19 @@ def test_a_tiny_secret_does_not_blank_out_every_message(captured: io.StringIO) -
     register_secret("s")  # a test's throwaway secret must not redact every letter s from now on
     log_request("GET", "/api/v1/assets", 200, "req-1", 1.0)
     assert "GET /api/v1/assets -> 200" in captured.getvalue()
+
+
+def test_websocket_request_fields_are_redacted(captured: io.StringIO) -> None:
+    # The stream's signed requests carry `key` and `signature`: logged as a mapping, both are redacted.
+    from truex_ext.stream import build_request
+
+    creds = Credentials("123e4567-e89b-12d3-a456-426614174000", SENTINEL)
+    frame = build_request("SUBSCRIBE", ["DEPTH"], ["BTC-PYUSD"], 1700000000, credentials=creds)
+    register_secret(SENTINEL)
+    logger.debug("sent %s", frame)
+    logger.debug("repr %r", creds)
+    out = captured.getvalue()
+    assert SENTINEL not in out
+    assert frame["signature"] not in out
+    assert "123e4567-e89b-12d3-a456-426614174000" not in out
+    assert "BTC-PYUSD" in out
