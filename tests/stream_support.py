@@ -61,11 +61,15 @@ class FakeExchange:
             self._server.close()
             for conn in self.conns:
                 conn.ws.transport.abort()
-            await asyncio.sleep(0)
+            # Wait for the server's own closing task: a loop stopped under it leaves a pending task that
+            # the garbage collector reports later, in whatever test is running then.
+            await asyncio.wait_for(self._server.wait_closed(), 5)
 
-        self.do(stop())
+        self.do(stop(), timeout=10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(5)
+        if not self._thread.is_alive():
+            self.loop.close()
 
     @property
     def url(self) -> str:
