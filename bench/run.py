@@ -861,7 +861,7 @@ def bench_engine(res: Results) -> None:
         statistics.median(speeds),
         best=max(speeds),
         unit="/s",
-        target=50_000,
+        target=None,  # for information: the target is on what users feel, the signed POST /orders over HTTP
         better="higher",
         note=f"invariants {'hold' if res.details['engine']['invariants_ok'] else 'BROKEN'}; "
         f"the bare book does {statistics.median(book_speeds):,.0f}/s on the same operations",
@@ -998,6 +998,43 @@ def bench_durable(res: Results) -> None:
     )
 
 
+def bench_fresh(res: Results) -> None:
+    """A new in-process exchange and app, and one signed request through ``httpx.ASGITransport``, as a test does."""
+    from truex_sandbox.app import create_app
+    from truex_sandbox.engine import Exchange
+
+    path = "/v1/cefi/balances"
+    alice = _keys()["ALICE"]
+
+    async def rounds(n: int) -> tuple[list[float], list[float]]:
+        totals, creates = [], []
+        for _ in range(n):
+            start = time.perf_counter()
+            app = create_app(Exchange())
+            created = time.perf_counter()
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
+                answer = await client.get(path, headers=hand_signed(alice, "GET", path))
+            answer.raise_for_status()
+            totals.append((time.perf_counter() - start) * 1e3)
+            creates.append((created - start) * 1e3)
+        return totals, creates
+
+    asyncio.run(rounds(2))  # imports and the spec's first load out of the figure
+    totals, creates = asyncio.run(rounds(_scale(30, 5)))
+    res.details["fresh_sandbox"] = {"ms": summary(totals), "create_app_ms": summary(creates)}
+    res.add(
+        "fresh_sandbox",
+        "6. fresh sandbox: create_app(Exchange()) + one signed request, ms",
+        statistics.median(totals),
+        best=min(totals),
+        unit="ms",
+        target=None,
+        better="lower",
+        note=f"create_app(Exchange()) {statistics.median(creates):.1f} ms of it; httpx.ASGITransport, in-process",
+    )
+
+
 def _durable_body(i: int) -> dict[str, Any]:
     info = {"client_id": "300000000000000001", "instrument_id": BTC, "side": "BUY", "type": "LIMIT"}
     return {"external_id": f"d{i}", "info": {**info, "qty": "0.0001", "price": str(74000 - i % 100)}}
@@ -1090,7 +1127,7 @@ def bench_sandbox_http(res: Results) -> None:
         "6. signed POST /orders over uvicorn vs bare Starlette",
         statistics.median(r),
         best=max(r),
-        target=0.7,
+        target=0.8,
         better="higher",
         note=f"{statistics.median(speeds['sandbox']):.0f} vs {statistics.median(speeds['floor']):.0f} req/s"
         + (f"; {len(errors)} rounds had errors" if errors else ""),
@@ -1185,7 +1222,19 @@ def chart(res: Results, path: Path) -> str | None:
     return None
 
 
-SECTIONS = ("sync", "jwt", "async", "idle", "client", "pagination", "import", "engine", "durable", "http")
+SECTIONS = (
+    "sync",
+    "jwt",
+    "async",
+    "idle",
+    "client",
+    "pagination",
+    "import",
+    "engine",
+    "durable",
+    "fresh",
+    "http",
+)
 
 
 def main() -> int:
@@ -1204,6 +1253,7 @@ def main() -> int:
         ("engine", lambda: bench_engine(res)),
         ("stream", lambda: bench_stream_book(res)),
         ("durable", lambda: bench_durable(res)),
+        ("fresh", lambda: bench_fresh(res)),
         ("http", lambda: bench_sandbox_http(res)),
         ("import", lambda: bench_import(res)),
         ("idle", lambda: bench_idle(res)),

@@ -155,6 +155,21 @@ class HmacVerifier:
         if key is None:
             raise _unauthorized(f"{HEADER_TOKEN}: unknown API key")
 
+        self._check_timestamp(stamp)
+
+        expected = expected_signature(key.secret, stamp, method, raw_path, body)
+        if not hmac.compare_digest(expected, signature.strip()):
+            raise _unauthorized(
+                # Worded without "timestamp": clients read that word as a clock-skew failure.
+                f"{HEADER_SIGNATURE}: does not match the request (check the secret, that the signed path "
+                "is the one sent with /api/v1 and without the query string, and that the body is signed "
+                "byte for byte as sent)"
+            )
+
+        return self._principal(key, headers if user else None, user_id_required)
+
+    def _check_timestamp(self, stamp: bytes) -> None:
+        """Whole Unix seconds, within the window around the server clock."""
         text = stamp.decode("latin-1")
         if not _SECONDS.match(text):
             raise _unauthorized(f"{HEADER_TIMESTAMP}: must be Unix time in whole seconds, got {text[:24]!r}")
@@ -171,16 +186,11 @@ class HmacVerifier:
                 f"at most {self._max_future:g} s allowed{hint}"
             )
 
-        expected = expected_signature(key.secret, stamp, method, raw_path, body)
-        if not hmac.compare_digest(expected, signature.strip()):
-            raise _unauthorized(
-                # Worded without "timestamp": clients read that word as a clock-skew failure.
-                f"{HEADER_SIGNATURE}: does not match the request (check the secret, that the signed path "
-                "is the one sent with /api/v1 and without the query string, and that the body is signed "
-                "byte for byte as sent)"
-            )
-
-        user_id = self._user_id(headers) if user else None
+    def _principal(
+        self, key: KeyRecord, headers: Mapping[bytes, bytes] | None, user_id_required: bool
+    ) -> Principal:
+        """The principal of a verified key; ``headers`` when they name a user id, which must be the key's."""
+        user_id = self._user_id(headers) if headers is not None else None
         if user_id is not None and user_id not in key.client_ids:
             raise ApiError(403, f"{HEADER_USERID}: this API key may not act for client {user_id}")
         if user_id is None and user_id_required:

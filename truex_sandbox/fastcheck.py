@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, Final
 
 # No stubs for jsonschema in the dev environment; "unused-ignore" keeps this quiet once they exist.
 from jsonschema import Draft202012Validator, validators
@@ -45,32 +45,6 @@ Validator: Any = validators.extend(  # type: ignore[no-untyped-call]  # untyped 
 # Keywords jsonschema asserts. ``format`` is one only when a format checker is passed, which the sandbox
 # does not do (as 2020-12 says by default), so it counts as an annotation here as it does there.
 _KNOWN = frozenset(Validator.VALIDATORS) - {"format"}
-_COMPILED = frozenset(
-    {
-        "type",
-        "properties",
-        "required",
-        "additionalProperties",
-        "items",
-        "enum",
-        "const",
-        "pattern",
-        "minLength",
-        "maxLength",
-        "minimum",
-        "maximum",
-        "exclusiveMinimum",
-        "exclusiveMaximum",
-        "minItems",
-        "maxItems",
-        "uniqueItems",
-        "allOf",
-        "anyOf",
-        "oneOf",
-        "not",
-        REQUIRED_ONE_OF,
-    }
-)
 
 
 def _is_integer(x: Any) -> bool:
@@ -198,97 +172,137 @@ def _all_of(checks: list[Check]) -> Check:
 
 
 def _compile_keyword(schema: dict[str, Any], keyword: str) -> Check | None:
-    value = schema[keyword]
-    if keyword == "type":
-        kinds = [value] if isinstance(value, str) else list(value)
-        tests = tuple(_TYPES[k] for k in kinds)
-        if len(tests) == 1:
-            return tests[0]
-        return lambda x: any(t(x) for t in tests)
-    if keyword == "properties":
-        props = {name: compile_schema(sub) for name, sub in value.items()}
+    """The predicate of one keyword of ``schema`` (None when it asserts nothing)."""
+    return _KEYWORDS[keyword](schema, schema[keyword])
 
-        def check_properties(x: Any) -> bool:
-            if type(x) is not dict:
-                return True
-            for name, item in x.items():
-                check = props.get(name)
-                if check is not None and not check(item):
-                    return False
+
+def _compile_type(schema: dict[str, Any], value: Any) -> Check:
+    kinds = [value] if isinstance(value, str) else list(value)
+    tests = tuple(_TYPES[k] for k in kinds)
+    if len(tests) == 1:
+        return tests[0]
+    return lambda x: any(t(x) for t in tests)
+
+
+def _compile_properties(schema: dict[str, Any], value: Any) -> Check:
+    props = {name: compile_schema(sub) for name, sub in value.items()}
+
+    def check_properties(x: Any) -> bool:
+        if type(x) is not dict:
             return True
+        for name, item in x.items():
+            check = props.get(name)
+            if check is not None and not check(item):
+                return False
+        return True
 
-        return check_properties
-    if keyword == "required":
-        required = frozenset(value)
-        if not required:
-            return None
-        return lambda x: type(x) is not dict or required.issubset(x)  # every name a key of x, checked in C
-    if keyword == "additionalProperties":
-        if "patternProperties" in schema:  # pragma: no cover - routed to jsonschema by the caller
-            raise ValueError("patternProperties is not compiled")
-        known = frozenset(schema.get("properties", {}))
-        extra = compile_schema(value)
-        return lambda x: (
-            type(x) is not dict
-            or known.issuperset(x)  # no additional property at all (the common case), checked in C
-            or all(extra(v) for k, v in x.items() if k not in known)
-        )
-    if keyword == "items":
-        if "prefixItems" in schema:  # pragma: no cover - routed to jsonschema by the caller
-            raise ValueError("prefixItems is not compiled")
-        item_check = compile_schema(value)
-        return lambda x: type(x) is not list or all(item_check(i) for i in x)
-    if keyword in ("enum", "const"):
+    return check_properties
+
+
+def _compile_required(schema: dict[str, Any], value: Any) -> Check | None:
+    required = frozenset(value)
+    if not required:
+        return None
+    return lambda x: type(x) is not dict or required.issubset(x)  # every name a key of x, checked in C
+
+
+def _compile_additional_properties(schema: dict[str, Any], value: Any) -> Check:
+    if "patternProperties" in schema:  # pragma: no cover - routed to jsonschema by the caller
+        raise ValueError("patternProperties is not compiled")
+    known = frozenset(schema.get("properties", {}))
+    extra = compile_schema(value)
+    return lambda x: (
+        type(x) is not dict
+        or known.issuperset(x)  # no additional property at all (the common case), checked in C
+        or all(extra(v) for k, v in x.items() if k not in known)
+    )
+
+
+def _compile_items(schema: dict[str, Any], value: Any) -> Check:
+    if "prefixItems" in schema:  # pragma: no cover - routed to jsonschema by the caller
+        raise ValueError("prefixItems is not compiled")
+    item_check = compile_schema(value)
+    return lambda x: type(x) is not list or all(item_check(i) for i in x)
+
+
+def _compile_options(keyword: str) -> Callable[[dict[str, Any], Any], Check]:
+    """``enum`` or ``const``: a set lookup when every option is a string, jsonschema's equality otherwise."""
+
+    def compile_options(schema: dict[str, Any], value: Any) -> Check:
         options = list(value) if keyword == "enum" else [value]
         if all(type(o) is str for o in options):
             allowed = frozenset(options)
             return lambda x: type(x) is str and x in allowed
         return jsonschema_check({keyword: value})
-    if keyword == "pattern":
-        search = re.compile(value).search
-        return lambda x: type(x) is not str or search(x) is not None
-    if keyword == "minLength":
-        return lambda x: type(x) is not str or len(x) >= value
-    if keyword == "maxLength":
-        return lambda x: type(x) is not str or len(x) <= value
-    # Written as "not failing" exactly like jsonschema, so NaN compares the same way.
-    if keyword == "minimum":
-        return lambda x: not _is_number(x) or not x < value
-    if keyword == "maximum":
-        return lambda x: not _is_number(x) or not x > value
-    if keyword == "exclusiveMinimum":
-        return lambda x: not _is_number(x) or not x <= value
-    if keyword == "exclusiveMaximum":
-        return lambda x: not _is_number(x) or not x >= value
-    if keyword == "minItems":
-        return lambda x: type(x) is not list or len(x) >= value
-    if keyword == "maxItems":
-        return lambda x: type(x) is not list or len(x) <= value
-    if keyword == "uniqueItems":
-        if not value:
-            return None
-        general = jsonschema_check({"uniqueItems": True})
 
-        def check_unique(x: Any) -> bool:
-            if type(x) is not list:
-                return True
-            if all(type(i) is str for i in x):
-                return len(set(x)) == len(x)
-            return general(x)  # JSON equality of mixed values (1 vs true vs 1.0) is jsonschema's
+    return compile_options
 
-        return check_unique
-    if keyword == "allOf":
-        return _all_of([compile_schema(s) for s in value])
-    if keyword == "anyOf":
-        parts = tuple(compile_schema(s) for s in value)
-        return lambda x: any(p(x) for p in parts)
-    if keyword == "oneOf":
-        parts = tuple(compile_schema(s) for s in value)
-        return lambda x: sum(1 for p in parts if p(x)) == 1
-    if keyword == "not":
-        inner = compile_schema(value)
-        return lambda x: not inner(x)
-    if keyword == REQUIRED_ONE_OF:
-        names = tuple(value)
-        return lambda x: type(x) is not dict or any(n in x for n in names)
-    raise ValueError(f"keyword {keyword} is not compiled")  # pragma: no cover - guarded by _COMPILED
+
+def _compile_pattern(schema: dict[str, Any], value: Any) -> Check:
+    search = re.compile(value).search
+    return lambda x: type(x) is not str or search(x) is not None
+
+
+def _compile_unique_items(schema: dict[str, Any], value: Any) -> Check | None:
+    if not value:
+        return None
+    general = jsonschema_check({"uniqueItems": True})
+
+    def check_unique(x: Any) -> bool:
+        if type(x) is not list:
+            return True
+        if all(type(i) is str for i in x):
+            return len(set(x)) == len(x)
+        return general(x)  # JSON equality of mixed values (1 vs true vs 1.0) is jsonschema's
+
+    return check_unique
+
+
+def _compile_any_of(schema: dict[str, Any], value: Any) -> Check:
+    parts = tuple(compile_schema(s) for s in value)
+    return lambda x: any(p(x) for p in parts)
+
+
+def _compile_one_of(schema: dict[str, Any], value: Any) -> Check:
+    parts = tuple(compile_schema(s) for s in value)
+    return lambda x: sum(1 for p in parts if p(x)) == 1
+
+
+def _compile_not(schema: dict[str, Any], value: Any) -> Check:
+    inner = compile_schema(value)
+    return lambda x: not inner(x)
+
+
+def _compile_required_one_of(schema: dict[str, Any], value: Any) -> Check:
+    names = tuple(value)
+    return lambda x: type(x) is not dict or any(n in x for n in names)
+
+
+#: keyword → its compiler, ``(schema, the keyword's value) -> predicate``. The bounds are written as "not
+#: failing" exactly like jsonschema, so NaN compares the same way.
+_KEYWORDS: Final[dict[str, Callable[[dict[str, Any], Any], Check | None]]] = {
+    "type": _compile_type,
+    "properties": _compile_properties,
+    "required": _compile_required,
+    "additionalProperties": _compile_additional_properties,
+    "items": _compile_items,
+    "enum": _compile_options("enum"),
+    "const": _compile_options("const"),
+    "pattern": _compile_pattern,
+    "minLength": lambda s, v: lambda x: type(x) is not str or len(x) >= v,
+    "maxLength": lambda s, v: lambda x: type(x) is not str or len(x) <= v,
+    "minimum": lambda s, v: lambda x: not _is_number(x) or not x < v,
+    "maximum": lambda s, v: lambda x: not _is_number(x) or not x > v,
+    "exclusiveMinimum": lambda s, v: lambda x: not _is_number(x) or not x <= v,
+    "exclusiveMaximum": lambda s, v: lambda x: not _is_number(x) or not x >= v,
+    "minItems": lambda s, v: lambda x: type(x) is not list or len(x) >= v,
+    "maxItems": lambda s, v: lambda x: type(x) is not list or len(x) <= v,
+    "uniqueItems": _compile_unique_items,
+    "allOf": lambda s, v: _all_of([compile_schema(sub) for sub in v]),
+    "anyOf": _compile_any_of,
+    "oneOf": _compile_one_of,
+    "not": _compile_not,
+    REQUIRED_ONE_OF: _compile_required_one_of,
+}
+#: The keywords compiled here; a schema using any other is judged by jsonschema.
+_COMPILED: Final = frozenset(_KEYWORDS)

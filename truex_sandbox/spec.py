@@ -179,7 +179,6 @@ def build_operations(spec: dict[str, Any]) -> dict[str, Operation]:
     global_security = spec.get("security", [])
     global_servers = spec.get("servers", [])
     for path, item in spec.get("paths", {}).items():
-        shared = item.get("parameters", [])
         for method in HTTP_METHODS:
             op = item.get(method)
             if op is None:
@@ -190,29 +189,15 @@ def build_operations(spec: dict[str, Any]) -> dict[str, Operation]:
             if op_id in table:
                 raise ValueError(f"operationId {op_id} is used twice")
             base = ("paths", path, method)
-            params: dict[tuple[str, str], Parameter] = {}
-            for i, raw in enumerate(shared):
-                p = _parameter(spec, raw, pointer("paths", path, "parameters", i))
-                params[p.location, p.name] = p
-            for i, raw in enumerate(op.get("parameters", [])):
-                p = _parameter(spec, raw, pointer(*base, "parameters", i))
-                params[p.location, p.name] = p  # operation level overrides path level
-            body_pointer: str | None = None
-            body_required = False
-            if "requestBody" in op:
-                body = deref(spec, op["requestBody"])
-                where = op["requestBody"].get("$ref") or pointer(*base, "requestBody")
-                if "application/json" not in body.get("content", {}):
-                    raise ValueError(f"{op_id}: only application/json request bodies are supported")
-                body_pointer = f"{where}/content/application~1json/schema"
-                body_required = bool(body.get("required", False))
+            params = _parameters(spec, item, op, base)
+            body_pointer, body_required = _body(spec, op, base)
             security = op.get("security", global_security)
             table[op_id] = Operation(
                 operation_id=op_id,
                 method=method.upper(),
                 path=path,
                 bases=base_paths(op.get("servers") or item.get("servers") or global_servers),
-                parameters=tuple(params.values()),
+                parameters=params,
                 body_pointer=body_pointer,
                 body_required=body_required,
                 deprecated=bool(op.get("deprecated", False)),
@@ -224,6 +209,31 @@ def build_operations(spec: dict[str, Any]) -> dict[str, Operation]:
         if op.replacement is not None and op.replacement not in table:
             raise ValueError(f"{op.operation_id}: x-replacement {op.replacement} is not an operation")
     return table
+
+
+def _parameters(
+    spec: dict[str, Any], item: dict[str, Any], op: dict[str, Any], base: tuple[str, ...]
+) -> tuple[Parameter, ...]:
+    """The path item's parameters, then the operation's, which override those of the same name and place."""
+    params: dict[tuple[str, str], Parameter] = {}
+    for i, raw in enumerate(item.get("parameters", [])):
+        p = _parameter(spec, raw, pointer(*base[:2], "parameters", i))
+        params[p.location, p.name] = p
+    for i, raw in enumerate(op.get("parameters", [])):
+        p = _parameter(spec, raw, pointer(*base, "parameters", i))
+        params[p.location, p.name] = p  # operation level overrides path level
+    return tuple(params.values())
+
+
+def _body(spec: dict[str, Any], op: dict[str, Any], base: tuple[str, ...]) -> tuple[str | None, bool]:
+    """(pointer to the JSON request body's schema, whether the body is required); (None, False) without one."""
+    if "requestBody" not in op:
+        return None, False
+    body = deref(spec, op["requestBody"])
+    where = op["requestBody"].get("$ref") or pointer(*base, "requestBody")
+    if "application/json" not in body.get("content", {}):
+        raise ValueError(f"{op['operationId']}: only application/json request bodies are supported")
+    return f"{where}/content/application~1json/schema", bool(body.get("required", False))
 
 
 def base_paths(servers: Any) -> tuple[str, ...]:

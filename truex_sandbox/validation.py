@@ -19,7 +19,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
 # No stubs for jsonschema in the dev environment; "unused-ignore" keeps this quiet once they exist.
@@ -69,6 +69,35 @@ def _field(prefix: str, path: Iterable[Any]) -> str:
     return text or "body"
 
 
+#: keyword → the rule in words, from the keyword's value (the keywords whose wording needs only that value).
+_WORDING: Final[dict[str, Callable[[Any], str]]] = {
+    "pattern": lambda v: f"must match pattern {v}",
+    "maximum": lambda v: f"must be <= {v}",
+    "minimum": lambda v: f"must be >= {v}",
+    "exclusiveMaximum": lambda v: f"must be < {v}",
+    "exclusiveMinimum": lambda v: f"must be > {v}",
+    "maxLength": lambda v: f"must be at most {v} characters long",
+    "minLength": lambda v: "must not be empty" if v == 1 else f"must be at least {v} characters long",
+    "type": lambda v: "must be of type " + " or ".join(str(k) for k in (v if isinstance(v, list) else [v])),
+    "enum": lambda v: "must be one of " + ", ".join(str(x) for x in v),
+    "const": lambda v: f"must be {v!r}",
+    "maxItems": lambda v: f"must have at most {v} items",
+    "minItems": lambda v: f"must have at least {v} items",
+    "uniqueItems": lambda v: "must not contain duplicate items",
+    "additionalProperties": lambda v: "has an unknown property",
+    REQUIRED_ONE_OF: lambda v: "must contain at least one of " + ", ".join(str(x) for x in v),
+    "anyOf": lambda v: _one_of_wording(v),
+    "oneOf": lambda v: _one_of_wording(v),
+}
+
+
+def _one_of_wording(forms: Any) -> str:
+    # The spec's "one of these properties" idiom: anyOf: [{required: [id]}, {required: [external_id]}].
+    if all(isinstance(s, dict) and set(s) == {"required"} for s in forms):
+        return "must contain at least one of " + ", ".join("+".join(s["required"]) for s in forms)
+    return "must match one of the allowed forms"
+
+
 def _rule(error: ValidationError) -> tuple[list[Any], str]:
     """(extra path below the error's location, the rule in words) for one jsonschema error."""
     keyword = error.validator
@@ -77,44 +106,8 @@ def _rule(error: ValidationError) -> tuple[list[Any], str]:
         present = error.instance if isinstance(error.instance, dict) else {}
         missing = next((name for name in value if name not in present), value[0] if value else "?")
         return [missing], "is a required property"
-    if keyword == "pattern":
-        return [], f"must match pattern {value}"
-    if keyword == "maximum":
-        return [], f"must be <= {value}"
-    if keyword == "minimum":
-        return [], f"must be >= {value}"
-    if keyword == "exclusiveMaximum":
-        return [], f"must be < {value}"
-    if keyword == "exclusiveMinimum":
-        return [], f"must be > {value}"
-    if keyword == "maxLength":
-        return [], f"must be at most {value} characters long"
-    if keyword == "minLength":
-        return [], "must not be empty" if value == 1 else f"must be at least {value} characters long"
-    if keyword == "type":
-        kinds = value if isinstance(value, list) else [value]
-        return [], "must be of type " + " or ".join(str(k) for k in kinds)
-    if keyword == "enum":
-        return [], "must be one of " + ", ".join(str(v) for v in value)
-    if keyword == "const":
-        return [], f"must be {value!r}"
-    if keyword == "maxItems":
-        return [], f"must have at most {value} items"
-    if keyword == "minItems":
-        return [], f"must have at least {value} items"
-    if keyword == "uniqueItems":
-        return [], "must not contain duplicate items"
-    if keyword == "additionalProperties":
-        return [], "has an unknown property"
-    if keyword == REQUIRED_ONE_OF:
-        return [], "must contain at least one of " + ", ".join(str(v) for v in value)
-    if keyword in ("anyOf", "oneOf"):
-        # The spec's "one of these properties" idiom: anyOf: [{required: [id]}, {required: [external_id]}].
-        if all(isinstance(s, dict) and set(s) == {"required"} for s in value):
-            names = ", ".join("+".join(s["required"]) for s in value)
-            return [], f"must contain at least one of {names}"
-        return [], "must match one of the allowed forms"
-    return [], error.message
+    wording = _WORDING.get(str(keyword))
+    return [], error.message if wording is None else wording(value)
 
 
 def describe(error: ValidationError, prefix: str) -> tuple[str, str]:
