@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import inspect
 import json
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
@@ -310,8 +311,11 @@ class AsyncStream:
                     finally:
                         self._ws = None
                         self._fail_pending(_ConnectionLost("connection closed"))
-                        with contextlib.suppress(Exception):
-                            await asyncio.wait_for(ws.close(), self.close_timeout)
+                        # Not when the garbage collector closes an abandoned task (its loop is gone): there
+                        # is nothing left to close the socket with.
+                        if sys.exc_info()[0] is not GeneratorExit:
+                            with contextlib.suppress(Exception):
+                                await asyncio.wait_for(ws.close(), self.close_timeout)
                 except (StreamRefusedError, StreamOverflowError):
                     raise
                 except (OSError, TimeoutError, StreamError, Exception) as exc:

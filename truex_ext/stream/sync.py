@@ -12,6 +12,7 @@ anywhere) leaves the ``with`` block, which closes everything within about ``clos
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
@@ -128,8 +129,24 @@ class Stream:
                 future.result(self._close_timeout + 2.0)
             except Exception:
                 future.cancel()
+        if loop.is_running():
+            # What the socket library left running (a stalled server's reader): ended here, on its own loop,
+            # not by the garbage collector after the loop is closed (an error in whatever code runs then).
+            leftovers = asyncio.run_coroutine_threadsafe(_cancel_other_tasks(), loop)
+            with contextlib.suppress(Exception):
+                leftovers.result(self._close_timeout + 2.0)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(self._close_timeout + 2.0)
         if not thread.is_alive():
             loop.close()
         self._loop = None
+
+
+async def _cancel_other_tasks() -> None:
+    """Cancel every task of this loop but the caller, and wait (bounded) for them to end."""
+    current = asyncio.current_task()
+    tasks = [task for task in asyncio.all_tasks() if task is not current]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=1.0)
