@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import Context, Decimal, localcontext
+from decimal import (
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
 from typing import Any, Final, NamedTuple
 
 ZERO: Final = Decimal(0)
@@ -76,6 +84,18 @@ def parse_decimal(text: str) -> Decimal | None:
     if len(text) > MAX_DECIMAL_CHARS or DECIMAL_RE.match(text) is None:
         return None
     return Decimal(text)
+
+
+#: VWAPs (the one rounded figure) have 10 decimal places, rounded half-even.
+_VWAP_QUANTUM: Final = Decimal("1e-10")
+_ROUND: Final = Context(prec=80, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow])
+
+
+def vwap(notional: Decimal, qty: Decimal) -> Decimal:
+    """The volume-weighted average price of ``qty`` traded for ``notional`` (0 when nothing traded)."""
+    if not qty:
+        return ZERO
+    return _ROUND.divide(notional, qty).quantize(_VWAP_QUANTUM, context=_ROUND)
 
 
 def floor_to(value: Decimal, step: Decimal) -> Decimal:
@@ -199,12 +219,6 @@ class Order:
     #: External ids set by modifies, oldest first (None: none). With ``ref_external_id`` (the original one), the
     #: external ids that point at this order. None rather than an empty list: one object less per order.
     renamed: list[str] | None = None
-    #: The create's request body (a private copy) for idempotency: None for house orders; a bool for a common
-    #: body, which ``order_info`` holds (True: ``tif`` was sent). See ``engine._common_body``.
-    idem_body: dict[str, Any] | bool | None = None
-    #: The price of every fill so far when they all had the same one (the VWAP then is that price, no division);
-    #: None before the first fill and after fills at different prices.
-    fill_price: Decimal | None = None
     #: Book bookkeeping: sequence of the live queue entry, 0 when not resting.
     book_seq: int = 0
 
