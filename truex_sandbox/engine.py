@@ -115,6 +115,7 @@ from .models import (
     WITHDRAW,
     ZERO,
     ApiKey,
+    Balance,
     Client,
     Fill,
     Instrument,
@@ -1431,33 +1432,45 @@ class Exchange:
             "now": str(now),
             "next_id": str(self._next_id),
             "clients": [views.client_view(c) for c in self._clients.values()],
-            "balances": {
-                c: {a: [fmt(r.balance), fmt(r.order_hold), fmt(r.transfer_hold)] for a, r in rows.items()}
-                for c, rows in self._accounts.rows.items()
-            },
+            "balances": {c: _balances_dump(rows) for c, rows in self._accounts.rows.items()},
             "orders": [views.order_view(o) for o in self._orders.values() if self._visible(o, now)],
             "open": {c: list(orders) for c, orders in self._open.items()},
-            "books": {
-                i: {s: [[o.id, fmt(o.leaves)] for o in book.orders(s)] for s in (BUY, SELL)}
-                for i, book in self._books.items()
-            },
+            "books": {i: _book_dump(book) for i, book in self._books.items()},
             "fills": {
-                c: [views.fill_view(f) for f in fills if f.timestamp >= day_ago]
-                for c, fills in self._fills.items()
+                c: [views.fill_view(f) for f in _since(fills, day_ago)] for c, fills in self._fills.items()
             },
             "trades": {
-                i: [t.match_id for t in trades if t.timestamp >= day_ago]
-                for i, trades in self._trades.items()
+                i: [t.match_id for t in _since(trades, day_ago)] for i, trades in self._trades.items()
             },
             "transfers": [
                 views.transfer_view(t) for t in self._transfers.values() if self._transfer_visible(t, now)
             ],
             "idempotency": sorted(
-                [r.client_id, r.external_id, r.order.id, r.body_json or "", str(r.timestamp)]
-                for r in self._idem.values()
-                if r.timestamp >= day_ago
+                _idempotency_dump(r) for r in self._idem.values() if r.timestamp >= day_ago
             ),
         }
+
+
+def _balances_dump(rows: dict[str, Balance]) -> dict[str, list[str]]:
+    return {a: [fmt(r.balance), fmt(r.order_hold), fmt(r.transfer_hold)] for a, r in rows.items()}
+
+
+def _idempotency_dump(record: _Idempotency) -> list[str]:
+    return [
+        record.client_id,
+        record.external_id,
+        record.order.id,
+        record.body_json or "",
+        str(record.timestamp),
+    ]
+
+
+def _book_dump(book: OrderBook[Order]) -> dict[str, list[list[str]]]:
+    return {side: [[o.id, fmt(o.leaves)] for o in book.orders(side)] for side in (BUY, SELL)}
+
+
+def _since(fills: list[Fill], timestamp: int) -> list[Fill]:
+    return [f for f in fills if f.timestamp >= timestamp]
 
 
 # ------------------------------------------------------------------------------------------- the rules
