@@ -43,11 +43,9 @@ __all__ = [
 def order_view(order: Order) -> dict[str, Any]:
     """An order as the engine answers it (``exeuted_qty``: the docs' spelling; see :func:`wire_order`)."""
     executed = order.executed
-    view: dict[str, Any] = {
-        "id": order.id,
-        "status": order.status,
-        "order_info": copy.deepcopy(order.order_info),
-    }
+    # order_info holds strings and lists of strings (the flags): copying each list makes a deep copy.
+    info = {key: list(value) if isinstance(value, list) else value for key, value in order.order_info.items()}
+    view: dict[str, Any] = {"id": order.id, "status": order.status, "order_info": info}
     if order.modify_info is not None:
         view["modify_info"] = dict(order.modify_info)
     view.update(
