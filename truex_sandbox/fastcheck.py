@@ -198,97 +198,130 @@ def _all_of(checks: list[Check]) -> Check:
 
 
 def _compile_keyword(schema: dict[str, Any], keyword: str) -> Check | None:
-    value = schema[keyword]
-    if keyword == "type":
-        kinds = [value] if isinstance(value, str) else list(value)
-        tests = tuple(_TYPES[k] for k in kinds)
-        if len(tests) == 1:
-            return tests[0]
-        return lambda x: any(t(x) for t in tests)
-    if keyword == "properties":
-        props = {name: compile_schema(sub) for name, sub in value.items()}
+    compiler = _KEYWORD_COMPILERS.get(keyword)
+    if compiler is None:  # pragma: no cover - guarded by _COMPILED
+        raise ValueError(f"keyword {keyword} is not compiled")
+    return compiler(schema, schema[keyword])
 
-        def check_properties(x: Any) -> bool:
-            if type(x) is not dict:
-                return True
-            for name, item in x.items():
-                check = props.get(name)
-                if check is not None and not check(item):
-                    return False
+
+def _type(schema: dict[str, Any], value: Any) -> Check:
+    tests = tuple(_TYPES[k] for k in ([value] if isinstance(value, str) else value))
+    if len(tests) == 1:
+        return tests[0]
+    return lambda x: any(t(x) for t in tests)
+
+
+def _properties(schema: dict[str, Any], value: Any) -> Check:
+    props = {name: compile_schema(sub) for name, sub in value.items()}
+
+    def check_properties(x: Any) -> bool:
+        if type(x) is not dict:
             return True
+        for name, item in x.items():
+            check = props.get(name)
+            if check is not None and not check(item):
+                return False
+        return True
 
-        return check_properties
-    if keyword == "required":
-        required = frozenset(value)
-        if not required:
-            return None
-        return lambda x: type(x) is not dict or required.issubset(x)  # every name a key of x, checked in C
-    if keyword == "additionalProperties":
-        if "patternProperties" in schema:  # pragma: no cover - routed to jsonschema by the caller
-            raise ValueError("patternProperties is not compiled")
-        known = frozenset(schema.get("properties", {}))
-        extra = compile_schema(value)
-        return lambda x: (
-            type(x) is not dict
-            or known.issuperset(x)  # no additional property at all (the common case), checked in C
-            or all(extra(v) for k, v in x.items() if k not in known)
-        )
-    if keyword == "items":
-        if "prefixItems" in schema:  # pragma: no cover - routed to jsonschema by the caller
-            raise ValueError("prefixItems is not compiled")
-        item_check = compile_schema(value)
-        return lambda x: type(x) is not list or all(item_check(i) for i in x)
-    if keyword in ("enum", "const"):
-        options = list(value) if keyword == "enum" else [value]
-        if all(type(o) is str for o in options):
-            allowed = frozenset(options)
-            return lambda x: type(x) is str and x in allowed
-        return jsonschema_check({keyword: value})
-    if keyword == "pattern":
-        search = re.compile(value).search
-        return lambda x: type(x) is not str or search(x) is not None
-    if keyword == "minLength":
-        return lambda x: type(x) is not str or len(x) >= value
-    if keyword == "maxLength":
-        return lambda x: type(x) is not str or len(x) <= value
-    # Written as "not failing" exactly like jsonschema, so NaN compares the same way.
-    if keyword == "minimum":
-        return lambda x: not _is_number(x) or not x < value
-    if keyword == "maximum":
-        return lambda x: not _is_number(x) or not x > value
-    if keyword == "exclusiveMinimum":
-        return lambda x: not _is_number(x) or not x <= value
-    if keyword == "exclusiveMaximum":
-        return lambda x: not _is_number(x) or not x >= value
-    if keyword == "minItems":
-        return lambda x: type(x) is not list or len(x) >= value
-    if keyword == "maxItems":
-        return lambda x: type(x) is not list or len(x) <= value
-    if keyword == "uniqueItems":
-        if not value:
-            return None
-        general = jsonschema_check({"uniqueItems": True})
+    return check_properties
 
-        def check_unique(x: Any) -> bool:
-            if type(x) is not list:
-                return True
-            if all(type(i) is str for i in x):
-                return len(set(x)) == len(x)
-            return general(x)  # JSON equality of mixed values (1 vs true vs 1.0) is jsonschema's
 
-        return check_unique
-    if keyword == "allOf":
-        return _all_of([compile_schema(s) for s in value])
-    if keyword == "anyOf":
-        parts = tuple(compile_schema(s) for s in value)
-        return lambda x: any(p(x) for p in parts)
-    if keyword == "oneOf":
-        parts = tuple(compile_schema(s) for s in value)
-        return lambda x: sum(1 for p in parts if p(x)) == 1
-    if keyword == "not":
-        inner = compile_schema(value)
-        return lambda x: not inner(x)
-    if keyword == REQUIRED_ONE_OF:
-        names = tuple(value)
-        return lambda x: type(x) is not dict or any(n in x for n in names)
-    raise ValueError(f"keyword {keyword} is not compiled")  # pragma: no cover - guarded by _COMPILED
+def _required(schema: dict[str, Any], value: Any) -> Check | None:
+    required = frozenset(value)
+    if not required:
+        return None
+    return lambda x: type(x) is not dict or required.issubset(x)  # every name a key of x, checked in C
+
+
+def _additional_properties(schema: dict[str, Any], value: Any) -> Check:
+    if "patternProperties" in schema:  # pragma: no cover - routed to jsonschema by the caller
+        raise ValueError("patternProperties is not compiled")
+    known = frozenset(schema.get("properties", {}))
+    extra = compile_schema(value)
+    return lambda x: (
+        type(x) is not dict
+        or known.issuperset(x)  # no additional property at all (the common case), checked in C
+        or all(extra(v) for k, v in x.items() if k not in known)
+    )
+
+
+def _items(schema: dict[str, Any], value: Any) -> Check:
+    if "prefixItems" in schema:  # pragma: no cover - routed to jsonschema by the caller
+        raise ValueError("prefixItems is not compiled")
+    item_check = compile_schema(value)
+    return lambda x: type(x) is not list or all(item_check(i) for i in x)
+
+
+def _options(keyword: str, options: list[Any]) -> Check:
+    if all(type(o) is str for o in options):
+        allowed = frozenset(options)
+        return lambda x: type(x) is str and x in allowed
+    return jsonschema_check({keyword: options if keyword == "enum" else options[0]})
+
+
+def _pattern(schema: dict[str, Any], value: Any) -> Check:
+    search = re.compile(value).search
+    return lambda x: type(x) is not str or search(x) is not None
+
+
+def _unique_items(schema: dict[str, Any], value: Any) -> Check | None:
+    if not value:
+        return None
+    general = jsonschema_check({"uniqueItems": True})
+
+    def check_unique(x: Any) -> bool:
+        if type(x) is not list:
+            return True
+        if all(type(i) is str for i in x):
+            return len(set(x)) == len(x)
+        return general(x)  # JSON equality of mixed values (1 vs true vs 1.0) is jsonschema's
+
+    return check_unique
+
+
+def _any_of(schema: dict[str, Any], value: Any) -> Check:
+    parts = tuple(compile_schema(s) for s in value)
+    return lambda x: any(p(x) for p in parts)
+
+
+def _one_of(schema: dict[str, Any], value: Any) -> Check:
+    parts = tuple(compile_schema(s) for s in value)
+    return lambda x: sum(1 for p in parts if p(x)) == 1
+
+
+def _not(schema: dict[str, Any], value: Any) -> Check:
+    inner = compile_schema(value)
+    return lambda x: not inner(x)
+
+
+def _required_one_of_check(schema: dict[str, Any], value: Any) -> Check:
+    names = tuple(value)
+    return lambda x: type(x) is not dict or any(n in x for n in names)
+
+
+#: How each keyword of _COMPILED becomes a check. The number bounds are written as "not failing", exactly
+#: like jsonschema, so that NaN compares the same way.
+_KEYWORD_COMPILERS: dict[str, Callable[[dict[str, Any], Any], Check | None]] = {
+    "type": _type,
+    "properties": _properties,
+    "required": _required,
+    "additionalProperties": _additional_properties,
+    "items": _items,
+    "enum": lambda schema, value: _options("enum", list(value)),
+    "const": lambda schema, value: _options("const", [value]),
+    "pattern": _pattern,
+    "minLength": lambda schema, value: lambda x: type(x) is not str or len(x) >= value,
+    "maxLength": lambda schema, value: lambda x: type(x) is not str or len(x) <= value,
+    "minimum": lambda schema, value: lambda x: not _is_number(x) or not x < value,
+    "maximum": lambda schema, value: lambda x: not _is_number(x) or not x > value,
+    "exclusiveMinimum": lambda schema, value: lambda x: not _is_number(x) or not x <= value,
+    "exclusiveMaximum": lambda schema, value: lambda x: not _is_number(x) or not x >= value,
+    "minItems": lambda schema, value: lambda x: type(x) is not list or len(x) >= value,
+    "maxItems": lambda schema, value: lambda x: type(x) is not list or len(x) <= value,
+    "uniqueItems": _unique_items,
+    "allOf": lambda schema, value: _all_of([compile_schema(s) for s in value]),
+    "anyOf": _any_of,
+    "oneOf": _one_of,
+    "not": _not,
+    REQUIRED_ONE_OF: _required_one_of_check,
+}
