@@ -19,7 +19,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
 # No stubs for jsonschema in the dev environment; "unused-ignore" keeps this quiet once they exist.
@@ -69,6 +69,40 @@ def _field(prefix: str, path: Iterable[Any]) -> str:
     return text or "body"
 
 
+#: The rule in words of the keywords whose wording needs only the keyword's value.
+_RULE_WORDS: dict[str, Callable[[Any], str]] = {
+    "pattern": lambda value: f"must match pattern {value}",
+    "maximum": lambda value: f"must be <= {value}",
+    "minimum": lambda value: f"must be >= {value}",
+    "exclusiveMaximum": lambda value: f"must be < {value}",
+    "exclusiveMinimum": lambda value: f"must be > {value}",
+    "maxLength": lambda value: f"must be at most {value} characters long",
+    "minLength": lambda value: (
+        "must not be empty" if value == 1 else f"must be at least {value} characters long"
+    ),
+    "type": lambda value: (
+        "must be of type " + " or ".join(str(k) for k in (value if isinstance(value, list) else [value]))
+    ),
+    "enum": lambda value: "must be one of " + ", ".join(str(v) for v in value),
+    "const": lambda value: f"must be {value!r}",
+    "maxItems": lambda value: f"must have at most {value} items",
+    "minItems": lambda value: f"must have at least {value} items",
+    "uniqueItems": lambda value: "must not contain duplicate items",
+    "additionalProperties": lambda value: "has an unknown property",
+    REQUIRED_ONE_OF: lambda value: "must contain at least one of " + ", ".join(str(v) for v in value),
+    "anyOf": lambda value: _one_of_forms(value),
+    "oneOf": lambda value: _one_of_forms(value),
+}
+
+
+def _one_of_forms(forms: Any) -> str:
+    # The spec's "one of these properties" idiom: anyOf: [{required: [id]}, {required: [external_id]}].
+    if all(isinstance(s, dict) and set(s) == {"required"} for s in forms):
+        names = ", ".join("+".join(s["required"]) for s in forms)
+        return f"must contain at least one of {names}"
+    return "must match one of the allowed forms"
+
+
 def _rule(error: ValidationError) -> tuple[list[Any], str]:
     """(extra path below the error's location, the rule in words) for one jsonschema error."""
     keyword = error.validator
@@ -77,44 +111,8 @@ def _rule(error: ValidationError) -> tuple[list[Any], str]:
         present = error.instance if isinstance(error.instance, dict) else {}
         missing = next((name for name in value if name not in present), value[0] if value else "?")
         return [missing], "is a required property"
-    if keyword == "pattern":
-        return [], f"must match pattern {value}"
-    if keyword == "maximum":
-        return [], f"must be <= {value}"
-    if keyword == "minimum":
-        return [], f"must be >= {value}"
-    if keyword == "exclusiveMaximum":
-        return [], f"must be < {value}"
-    if keyword == "exclusiveMinimum":
-        return [], f"must be > {value}"
-    if keyword == "maxLength":
-        return [], f"must be at most {value} characters long"
-    if keyword == "minLength":
-        return [], "must not be empty" if value == 1 else f"must be at least {value} characters long"
-    if keyword == "type":
-        kinds = value if isinstance(value, list) else [value]
-        return [], "must be of type " + " or ".join(str(k) for k in kinds)
-    if keyword == "enum":
-        return [], "must be one of " + ", ".join(str(v) for v in value)
-    if keyword == "const":
-        return [], f"must be {value!r}"
-    if keyword == "maxItems":
-        return [], f"must have at most {value} items"
-    if keyword == "minItems":
-        return [], f"must have at least {value} items"
-    if keyword == "uniqueItems":
-        return [], "must not contain duplicate items"
-    if keyword == "additionalProperties":
-        return [], "has an unknown property"
-    if keyword == REQUIRED_ONE_OF:
-        return [], "must contain at least one of " + ", ".join(str(v) for v in value)
-    if keyword in ("anyOf", "oneOf"):
-        # The spec's "one of these properties" idiom: anyOf: [{required: [id]}, {required: [external_id]}].
-        if all(isinstance(s, dict) and set(s) == {"required"} for s in value):
-            names = ", ".join("+".join(s["required"]) for s in value)
-            return [], f"must contain at least one of {names}"
-        return [], "must match one of the allowed forms"
-    return [], error.message
+    words = _RULE_WORDS.get(str(keyword))
+    return [], error.message if words is None else words(value)
 
 
 def describe(error: ValidationError, prefix: str) -> tuple[str, str]:
