@@ -154,7 +154,23 @@ class HmacVerifier:
         if key is None:
             raise _unauthorized(f"{HEADER_TOKEN}: unknown API key")
 
-        text = stamp.decode("latin-1")
+        self._check_timestamp(stamp.decode("latin-1"))
+
+        expected = expected_signature(key.secret, stamp, method, raw_path, body)
+        if not hmac.compare_digest(expected, signature.strip()):
+            raise _unauthorized(
+                # Worded without "timestamp": clients read that word as a clock-skew failure.
+                f"{HEADER_SIGNATURE}: does not match the request (check the secret, that the signed path "
+                "is the one sent with /api/v1 and without the query string, and that the body is signed "
+                "byte for byte as sent)"
+            )
+
+        user_id = self._user_id(headers) if user else None
+        _check_user(key.client_ids, user_id, user_id_required)
+        return Principal(key_id=key.key_id, client_ids=key.client_ids, user_id=user_id)
+
+    def _check_timestamp(self, text: str) -> None:
+        """The timestamp is Unix seconds inside the window around the server clock."""
         if not _SECONDS.match(text):
             raise _unauthorized(f"{HEADER_TIMESTAMP}: must be Unix time in whole seconds, got {text[:24]!r}")
         sent = int(text)
@@ -169,22 +185,6 @@ class HmacVerifier:
                 f"timestamp in the future: {HEADER_TIMESTAMP} is {sent - now:.0f} s ahead of the server clock; "
                 f"at most {self._max_future:g} s allowed{hint}"
             )
-
-        expected = expected_signature(key.secret, stamp, method, raw_path, body)
-        if not hmac.compare_digest(expected, signature.strip()):
-            raise _unauthorized(
-                # Worded without "timestamp": clients read that word as a clock-skew failure.
-                f"{HEADER_SIGNATURE}: does not match the request (check the secret, that the signed path "
-                "is the one sent with /api/v1 and without the query string, and that the body is signed "
-                "byte for byte as sent)"
-            )
-
-        user_id = self._user_id(headers) if user else None
-        if user_id is not None and user_id not in key.client_ids:
-            raise ApiError(403, f"{HEADER_USERID}: this API key may not act for client {user_id}")
-        if user_id is None and user_id_required:
-            raise _unauthorized(f"{HEADER_USERID}: must be the numeric id of one of the API key's clients")
-        return Principal(key_id=key.key_id, client_ids=key.client_ids, user_id=user_id)
 
     @staticmethod
     def _missing(headers: Mapping[bytes, bytes], user_id_required: bool) -> list[str]:
@@ -209,3 +209,11 @@ class HmacVerifier:
         if not _CLIENT_ID.match(value):
             raise _unauthorized(f"{HEADER_USERID}: must be a numeric client id, got {value[:24]!r}")
         return value
+
+
+def _check_user(client_ids: frozenset[str], user_id: str | None, required: bool) -> None:
+    """The user id names one of the key's clients (when sent; it must be sent when ``required``)."""
+    if user_id is not None and user_id not in client_ids:
+        raise ApiError(403, f"{HEADER_USERID}: this API key may not act for client {user_id}")
+    if user_id is None and required:
+        raise _unauthorized(f"{HEADER_USERID}: must be the numeric id of one of the API key's clients")

@@ -176,54 +176,61 @@ def _parameter(spec: dict[str, Any], raw: Any, where: str) -> Parameter:
 def build_operations(spec: dict[str, Any]) -> dict[str, Operation]:
     """operationId → :class:`Operation` for every operation of ``spec``."""
     table: dict[str, Operation] = {}
-    global_security = spec.get("security", [])
-    global_servers = spec.get("servers", [])
     for path, item in spec.get("paths", {}).items():
-        shared = item.get("parameters", [])
         for method in HTTP_METHODS:
-            op = item.get(method)
-            if op is None:
+            if method not in item:
                 continue
-            op_id = op.get("operationId")
-            if not op_id:
-                raise ValueError(f"{method.upper()} {path} has no operationId")
-            if op_id in table:
-                raise ValueError(f"operationId {op_id} is used twice")
-            base = ("paths", path, method)
-            params: dict[tuple[str, str], Parameter] = {}
-            for i, raw in enumerate(shared):
-                p = _parameter(spec, raw, pointer("paths", path, "parameters", i))
-                params[p.location, p.name] = p
-            for i, raw in enumerate(op.get("parameters", [])):
-                p = _parameter(spec, raw, pointer(*base, "parameters", i))
-                params[p.location, p.name] = p  # operation level overrides path level
-            body_pointer: str | None = None
-            body_required = False
-            if "requestBody" in op:
-                body = deref(spec, op["requestBody"])
-                where = op["requestBody"].get("$ref") or pointer(*base, "requestBody")
-                if "application/json" not in body.get("content", {}):
-                    raise ValueError(f"{op_id}: only application/json request bodies are supported")
-                body_pointer = f"{where}/content/application~1json/schema"
-                body_required = bool(body.get("required", False))
-            security = op.get("security", global_security)
-            table[op_id] = Operation(
-                operation_id=op_id,
-                method=method.upper(),
-                path=path,
-                bases=base_paths(op.get("servers") or item.get("servers") or global_servers),
-                parameters=tuple(params.values()),
-                body_pointer=body_pointer,
-                body_required=body_required,
-                deprecated=bool(op.get("deprecated", False)),
-                replacement=op.get("x-replacement"),
-                public=security == [] or security == [{}],
-                response_pointer=_response_pointer(spec, op, base),
-            )
+            operation = _operation(spec, path, item, method)
+            if operation.operation_id in table:
+                raise ValueError(f"operationId {operation.operation_id} is used twice")
+            table[operation.operation_id] = operation
     for op in table.values():
         if op.replacement is not None and op.replacement not in table:
             raise ValueError(f"{op.operation_id}: x-replacement {op.replacement} is not an operation")
     return table
+
+
+def _operation(spec: dict[str, Any], path: str, item: dict[str, Any], method: str) -> Operation:
+    op = item[method]
+    op_id = op.get("operationId")
+    if not op_id:
+        raise ValueError(f"{method.upper()} {path} has no operationId")
+    base = ("paths", path, method)
+    params: dict[tuple[str, str], Parameter] = {}
+    for i, raw in enumerate(item.get("parameters", [])):
+        p = _parameter(spec, raw, pointer("paths", path, "parameters", i))
+        params[p.location, p.name] = p
+    for i, raw in enumerate(op.get("parameters", [])):
+        p = _parameter(spec, raw, pointer(*base, "parameters", i))
+        params[p.location, p.name] = p  # operation level overrides path level
+    body_pointer, body_required = _request_body(spec, op, op_id, base)
+    security = op.get("security", spec.get("security", []))
+    return Operation(
+        operation_id=op_id,
+        method=method.upper(),
+        path=path,
+        bases=base_paths(op.get("servers") or item.get("servers") or spec.get("servers", [])),
+        parameters=tuple(params.values()),
+        body_pointer=body_pointer,
+        body_required=body_required,
+        deprecated=bool(op.get("deprecated", False)),
+        replacement=op.get("x-replacement"),
+        public=security == [] or security == [{}],
+        response_pointer=_response_pointer(spec, op, base),
+    )
+
+
+def _request_body(
+    spec: dict[str, Any], op: dict[str, Any], op_id: str, base: tuple[str, ...]
+) -> tuple[str | None, bool]:
+    """(JSON pointer of the request body's schema, whether the body is required); (None, False) without one."""
+    if "requestBody" not in op:
+        return None, False
+    body = deref(spec, op["requestBody"])
+    where = op["requestBody"].get("$ref") or pointer(*base, "requestBody")
+    if "application/json" not in body.get("content", {}):
+        raise ValueError(f"{op_id}: only application/json request bodies are supported")
+    return f"{where}/content/application~1json/schema", bool(body.get("required", False))
 
 
 def base_paths(servers: Any) -> tuple[str, ...]:
