@@ -61,22 +61,9 @@ DEPOSIT: Final = "DEPOSIT"
 WITHDRAW: Final = "WITHDRAW"
 
 
-#: fmt() results by value (the wire form depends on the value only: 0.010 and 0.01 both give "0.01").
-#: Bounded: cleared when full. Prices and quantities repeat a lot, so most calls are one dict lookup.
-_FMT_CACHE: Final[dict[Decimal, str]] = {}
-_FMT_CACHE_MAX: Final = 16384
-
-
 def fmt(value: Decimal) -> str:
     """Wire form of a decimal: plain notation, no exponent, no trailing zeros, ``"0"`` for zero."""
-    text = _FMT_CACHE.get(value)
-    if text is None:
-        text = format(value.normalize(_WIDE), "f") if value else "0"
-        if value.is_finite():
-            if len(_FMT_CACHE) >= _FMT_CACHE_MAX:
-                _FMT_CACHE.clear()
-            _FMT_CACHE[value] = text
-    return text
+    return format(value.normalize(_WIDE), "f") if value else "0"
 
 
 def parse_decimal(text: str) -> Decimal | None:
