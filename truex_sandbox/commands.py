@@ -150,10 +150,13 @@ def caller_set(caller: AbstractSet[str]) -> frozenset[str]:
     return frozenset(caller)
 
 
+_CANONICAL: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
 def canonical(data: Any, name: str = "body") -> str:
     """``data`` as canonical JSON (sorted keys): how the journal and idempotency compare requests."""
     try:
-        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        return _CANONICAL.encode(data)
     except (TypeError, ValueError):
         raise BadRequest(f"{name}: must be JSON-serialisable data") from None
 
