@@ -55,7 +55,7 @@ import threading
 import time
 from bisect import bisect_left
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from decimal import (
@@ -510,9 +510,7 @@ class Exchange:
         """Rest a GTC ALO LIMIT order without an idempotency record (the house's); False when unaffordable."""
         if not self.can_afford(client_id, instrument_id, side, price, qty):
             return False
-        instrument = self._instruments[instrument_id]
-        oid = self._new_id()
-        order_info = {
+        echo = {
             "client_id": client_id,
             "instrument_id": instrument_id,
             "qty": fmt(qty),
@@ -521,32 +519,10 @@ class Exchange:
             "type": LIMIT,
             "tif": GTC,
             "exec_inst_flags": ["ALO"],
-            "msg_id": oid,
-            "parent_id": "0",
         }
-        order = Order(
-            id=oid,
-            client_id=client_id,
-            instrument_id=instrument_id,
-            side=side,
-            type=LIMIT,
-            tif=GTC,
-            price=price,
-            qty=qty,
-            leaves=qty,
-            external_id=oid,
-            ref_external_id=oid,
-            timestamp=now,
-            update_timestamp=now,
-            order_info=order_info,
-            alo=True,
-            hold_rate=self._hold_rate(self._clients[client_id]) if side == BUY else ZERO,
-            hold_asset_id=_hold_asset(instrument, side),
-        )
-        self._register(order)
-        self._set_hold(order)
-        self._report_order(OrderAccepted, order)
-        self._rest(order, now)
+        client, instrument = self._clients[client_id], self._instruments[instrument_id]
+        order = self._make_order(client, instrument, side, LIMIT, GTC, price, qty, None, echo, now, alo=True)
+        self._enter(order, instrument, now)
         return True
 
     # ------------------------------------------------------------------------------------ money rules
@@ -936,9 +912,7 @@ class Exchange:
             self._closed.append(order)
             self._report_order(OrderRejected, order)
             return order
-        self._set_hold(order)
-        self._report_order(OrderAccepted, order)
-        self._work(order, instrument, now)
+        self._enter(order, instrument, now)
         return order
 
     def _repeat_of(self, command: NewOrder, now: int) -> Order | None:
@@ -954,34 +928,73 @@ class Exchange:
         )
 
     def _new_order(self, command: NewOrder, client: Client, instrument: Instrument, now: int) -> Order:
-        """Store a new order (``ACTIVE``, nothing held yet) with its idempotency record."""
+        """Store a new order from a create (``ACTIVE``, nothing held yet) with its idempotency record."""
+        # A MARKET order trades (and holds) up to the edge of the price band.
+        market_limit = instrument.band_high if command.side == BUY else instrument.band_low
+        price = market_limit if command.price is None else command.price
+        order = self._make_order(
+            client,
+            instrument,
+            command.side,
+            command.type,
+            command.tif,
+            price,
+            command.qty,
+            command.external_id,
+            command.echo,
+            now,
+            alo=command.alo,
+            stp=command.stp if command.stp in CLIENT_STP_VALUES else None,
+        )
+        self._remember(_Idempotency(client.id, command.external_id, command.body_json, now, order))
+        return order
+
+    def _make_order(
+        self,
+        client: Client,
+        instrument: Instrument,
+        side: str,
+        otype: str,
+        tif: str,
+        price: Decimal,
+        qty: Decimal,
+        external_id: str | None,
+        echo: Mapping[str, Any],
+        now: int,
+        *,
+        alo: bool = False,
+        stp: str | None = None,
+    ) -> Order:
+        """Store a new order: the next id (also its external id when it has none), ``order_info`` = the echo."""
         oid = self._new_id()
-        buying = command.side == BUY
-        market_limit = instrument.band_high if buying else instrument.band_low
         order = Order(
             id=oid,
             client_id=client.id,
             instrument_id=instrument.id,
-            side=command.side,
-            type=command.type,
-            tif=command.tif,
-            # A MARKET order trades (and holds) up to the edge of the price band.
-            price=market_limit if command.price is None else command.price,
-            qty=command.qty,
-            leaves=command.qty,
-            external_id=command.external_id,
-            ref_external_id=command.external_id,
+            side=side,
+            type=otype,
+            tif=tif,
+            price=price,
+            qty=qty,
+            leaves=qty,
+            external_id=external_id or oid,
+            ref_external_id=external_id or oid,
             timestamp=now,
             update_timestamp=now,
-            order_info={**command.echo, "msg_id": oid, "parent_id": "0"},
-            alo=command.alo,
-            stp=command.stp if command.stp in CLIENT_STP_VALUES else None,
-            hold_rate=self._hold_rate(client) if buying else ZERO,
-            hold_asset_id=_hold_asset(instrument, command.side),
+            order_info={**echo, "msg_id": oid, "parent_id": "0"},
+            alo=alo,
+            stp=stp,
+            hold_rate=self._hold_rate(client) if side == BUY else ZERO,
+            hold_asset_id=_hold_asset(instrument, side),
         )
         self._register(order)
-        self._remember(_Idempotency(client.id, command.external_id, command.body_json, now, order))
         return order
+
+    def _enter(self, order: Order, instrument: Instrument, now: int) -> None:
+        """An order that met the rules enters the market: its hold, then it trades and rests (or closes)."""
+        self._set_hold(order)
+        self._report_order(OrderAccepted, order)
+        self._work(order, instrument, now)
 
     def _reject_reason(self, order: Order, instrument: Instrument, client: Client) -> str | None:
         """The first rule a new order breaks, as the order's ``text``; None when it may trade."""
