@@ -3,9 +3,11 @@
 The domain only: books and matching, accounts and holds, fees, transfers. Requests arrive as typed commands
 (:mod:`truex_sandbox.commands`), answers are rendered by :mod:`truex_sandbox.views`, what happened is reported
 as :mod:`truex_sandbox.events` to subscribers, and the house market maker (:mod:`truex_sandbox.house`) is a
-participant that the lifecycle step calls. Pure Python, no HTTP. Deterministic given the seed, the id counter start and the clock: ``clock()`` returns
-Unix nanoseconds (made monotonic inside: a clock going backwards is treated as standing still), ids are
-18-digit numeric strings counting up from ``id_start``. Every public method takes the one ``RLock``, runs
+participant that the lifecycle step calls. Pure Python, no HTTP.
+
+Deterministic given the seed, the id counter start and the clock: ``clock()`` returns Unix nanoseconds (made
+monotonic inside: a clock going backwards is treated as standing still), ids are 18-digit numeric strings
+counting up from ``id_start``. Every public method takes the one ``RLock``, runs
 with an exact decimal context (precision 200, ``Inexact`` trapped: money arithmetic never rounds; only VWAPs
 are rounded, to 10 decimal places) and first runs the lazy lifecycle step ``_advance(now)`` (transfer
 settlement, house re-quoting). Outputs are JSON-ready dicts/lists of strings (fee tiers are ints).
@@ -14,7 +16,8 @@ A command runs as: read the clock, journal the request, run the lifecycle step a
 into a typed command, apply it. Replaying the journal parses the same requests by the same code.
 
 Request problems raise :class:`EngineError` subclasses (``status``/``title``/``detail``; ``detail`` names the
-field and the rule). Business rejections of a new order are not errors: the order is stored with status
+field and the rule): a malformed request 400, a client the API key may not act for 403 (both found while
+parsing, in the order of the body's fields), then what the state refuses (404, 409, a modify's 400). Business rejections of a new order are not errors: the order is stored with status
 ``REJECTED`` and a ``text``.
 
 Choices where the API is silent:
@@ -878,7 +881,7 @@ class Exchange:
     def update_client(self, caller: AbstractSet[str], body: dict[str, Any]) -> dict[str, Any]:
         """PATCH /clients: ``{"id", "info": {"self_trade_prevention"}}`` → the client."""
         args = {"caller": sorted(commands.caller_set(caller)), "body": body}
-        command, now = self._accept("update_client", args, lambda: commands.update_client(caller, body))
+        command, now = self._accept(UpdateClient.OP, args, lambda: commands.update_client(caller, body))
         return views.client_view(self._update_client(command, now))
 
     def _update_client(self, command: UpdateClient, now: int) -> Client:
@@ -893,7 +896,7 @@ class Exchange:
     def create_order(self, caller: AbstractSet[str], body: dict[str, Any]) -> dict[str, Any]:
         """POST /orders. Returns the order (possibly ``REJECTED`` with a ``text``); idempotent per external_id."""
         args = {"caller": sorted(commands.caller_set(caller)), "body": body}
-        command, now = self._accept("create_order", args, lambda: commands.new_order(caller, body))
+        command, now = self._accept(NewOrder.OP, args, lambda: commands.new_order(caller, body))
         return views.order_view(self._create_order(command, now))
 
     def _create_order(self, command: NewOrder, now: int) -> Order:
@@ -1026,7 +1029,7 @@ class Exchange:
     def modify_order(self, caller: AbstractSet[str], body: dict[str, Any]) -> dict[str, Any]:
         """PATCH /orders: new total qty / new price / optional conversion to MARKET."""
         args = {"caller": sorted(commands.caller_set(caller)), "body": body}
-        command, now = self._accept("modify_order", args, lambda: commands.modify_order(caller, body))
+        command, now = self._accept(ModifyOrder.OP, args, lambda: commands.modify_order(caller, body))
         return views.order_view(self._modify_order(command, now))
 
     def _modify_order(self, command: ModifyOrder, now: int) -> Order:
