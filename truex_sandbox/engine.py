@@ -316,7 +316,7 @@ class Exchange:
         return unsubscribe
 
     def _emit(self, event: Event) -> None:
-        for callback in self._subscribers:
+        for callback in tuple(self._subscribers):  # a callback may unsubscribe
             callback(event)
 
     def _report_order(
