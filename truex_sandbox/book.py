@@ -9,13 +9,15 @@ are skipped (and dropped) when the head is read, and a level's queue is compacte
 
 The book never decides anything about money or matching policy: the engine asks for the best resting order,
 decides, then tells the book what changed (:meth:`OrderBook.set_leaves`, :meth:`OrderBook.remove`).
+After every change of a level the book calls its ``listener`` (when set) with the level as it now is:
+``(side, price, qty, order_count, now)`` — ``order_count == 0``: the level is gone.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Generic, Protocol, TypeVar
 
@@ -32,6 +34,8 @@ class BookOrder(Protocol):
 
 O = TypeVar("O", bound=BookOrder)  # noqa: E741
 _ZERO = Decimal(0)
+#: Called after a level changed: (side, price, total qty, order count, now).
+LevelListener = Callable[[str, Decimal, Decimal, int, int], None]
 
 
 class Level(Generic[O]):
@@ -72,6 +76,7 @@ class OrderBook(Generic[O]):
         "_bids",
         "_seq",
         "instrument_id",
+        "listener",
         "side_update",
     )
 
@@ -87,6 +92,13 @@ class OrderBook(Generic[O]):
         self._seq = 0
         #: Last time each side changed (ns), for market-data ``last_update``.
         self.side_update: dict[str, int] = {"BUY": 0, "SELL": 0}
+        self.listener: LevelListener | None = None
+
+    def _changed(self, side: str, level: Level[O], now: int) -> None:
+        level.last_update = now
+        self.side_update[side] = now
+        if self.listener is not None:
+            self.listener(side, level.price, level.qty, level.count, now)
 
     # ------------------------------------------------------------------ queries
     def best(self, side: str) -> Level[O] | None:
@@ -162,8 +174,7 @@ class OrderBook(Generic[O]):
         level.queue.append((seq, order))
         level.qty += order.leaves
         level.count += 1
-        level.last_update = now
-        self.side_update[order.side] = now
+        self._changed(order.side, level, now)
 
     def remove(self, order: O, now: int) -> None:
         """Take ``order`` off the book (no-op when it is not resting)."""
@@ -176,8 +187,7 @@ class OrderBook(Generic[O]):
         level = levels[price]
         level.qty -= order.leaves
         level.count -= 1
-        level.last_update = now
-        self.side_update[side] = now
+        self._changed(side, level, now)
         if level.count == 0:
             del levels[price]
             if side == "BUY":
@@ -205,5 +215,4 @@ class OrderBook(Generic[O]):
         level = (self._bids if order.side == "BUY" else self._asks)[order.price]
         level.qty += leaves - order.leaves
         order.leaves = leaves
-        level.last_update = now
-        self.side_update[order.side] = now
+        self._changed(order.side, level, now)

@@ -23,6 +23,7 @@ from typing import Any, Final
 from .auth import Principal
 from .engine import Exchange
 from .versions import version_list
+from .views import wire_order
 
 __all__ = ["ENGINE_FREE", "HANDLERS", "SERVICE_NAME", "USER_ID_OPTIONAL", "Call", "Handler", "wire_order"]
 
@@ -114,20 +115,6 @@ def update_client(call: Call) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------- orders
-def wire_order(view: dict[str, Any]) -> dict[str, Any]:
-    """The engine's order view as the wire has it: ``exeuted_qty`` (the docs' spelling) followed by
-    ``executed_qty`` with the same value (DECISIONS §8: True Markets' own market maker reads that one).
-
-    Added here, not in the engine, whose answers the golden replay pins; a new dict, in wire key order.
-    """
-    wire: dict[str, Any] = {}
-    for key, value in view.items():
-        wire[key] = value
-        if key == "exeuted_qty":
-            wire["executed_qty"] = value
-    return wire
-
-
 def create_order(call: Call) -> dict[str, Any]:
     return wire_order(call.exchange.create_order(call.caller, call.body))
 

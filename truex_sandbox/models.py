@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import Context, Decimal, localcontext
+from decimal import (
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
 from typing import Any, Final, NamedTuple
 
 ZERO: Final = Decimal(0)
@@ -53,22 +61,9 @@ DEPOSIT: Final = "DEPOSIT"
 WITHDRAW: Final = "WITHDRAW"
 
 
-#: fmt() results by value (the wire form depends on the value only: 0.010 and 0.01 both give "0.01").
-#: Bounded: cleared when full. Prices and quantities repeat a lot, so most calls are one dict lookup.
-_FMT_CACHE: Final[dict[Decimal, str]] = {}
-_FMT_CACHE_MAX: Final = 16384
-
-
 def fmt(value: Decimal) -> str:
     """Wire form of a decimal: plain notation, no exponent, no trailing zeros, ``"0"`` for zero."""
-    text = _FMT_CACHE.get(value)
-    if text is None:
-        text = format(value.normalize(_WIDE), "f") if value else "0"
-        if value.is_finite():
-            if len(_FMT_CACHE) >= _FMT_CACHE_MAX:
-                _FMT_CACHE.clear()
-            _FMT_CACHE[value] = text
-    return text
+    return format(value.normalize(_WIDE), "f") if value else "0"
 
 
 def parse_decimal(text: str) -> Decimal | None:
@@ -76,6 +71,18 @@ def parse_decimal(text: str) -> Decimal | None:
     if len(text) > MAX_DECIMAL_CHARS or DECIMAL_RE.match(text) is None:
         return None
     return Decimal(text)
+
+
+#: VWAPs (the one rounded figure) have 10 decimal places, rounded half-even.
+_VWAP_QUANTUM: Final = Decimal("1e-10")
+_ROUND: Final = Context(prec=80, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow])
+
+
+def vwap(notional: Decimal, qty: Decimal) -> Decimal:
+    """The volume-weighted average price of ``qty`` traded for ``notional`` (0 when nothing traded)."""
+    if not qty:
+        return ZERO
+    return _ROUND.divide(notional, qty).quantize(_VWAP_QUANTUM, context=_ROUND)
 
 
 def floor_to(value: Decimal, step: Decimal) -> Decimal:
@@ -199,12 +206,6 @@ class Order:
     #: External ids set by modifies, oldest first (None: none). With ``ref_external_id`` (the original one), the
     #: external ids that point at this order. None rather than an empty list: one object less per order.
     renamed: list[str] | None = None
-    #: The create's request body (a private copy) for idempotency: None for house orders; a bool for a common
-    #: body, which ``order_info`` holds (True: ``tif`` was sent). See ``engine._common_body``.
-    idem_body: dict[str, Any] | bool | None = None
-    #: The price of every fill so far when they all had the same one (the VWAP then is that price, no division);
-    #: None before the first fill and after fills at different prices.
-    fill_price: Decimal | None = None
     #: Book bookkeeping: sequence of the live queue entry, 0 when not resting.
     book_seq: int = 0
 

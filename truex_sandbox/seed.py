@@ -261,50 +261,109 @@ def seed_from_dict(data: dict[str, Any], *, fresh_credentials: bool = False) -> 
 
 
 def _seed_from_dict(data: dict[str, Any], fresh_credentials: bool) -> Seed:
-    assets = [Asset(id=_id(a["id"], "assets[].id"), name=str(a["name"])) for a in data["assets"]]
-    by_asset = {a.id: a.id for a in assets} | {a.name: a.id for a in assets}
-
-    def asset_ref(ref: Any, where: str) -> str:
-        if ref not in by_asset:
-            raise ValueError(f"seed: {where} {ref!r} is not a known asset id or name")
-        return by_asset[ref]
-
-    instruments = []
-    for i, raw in enumerate(data["instruments"]):
-        where = f"instruments[{i}]"
-        instruments.append(
-            Instrument(
-                id=_id(raw["id"], f"{where}.id"),
-                symbol=str(raw["symbol"]),
-                base_asset_id=asset_ref(
-                    raw.get("base_asset", raw.get("base_asset_id")), f"{where}.base_asset"
-                ),
-                quote_asset_id=asset_ref(
-                    raw.get("quote_asset", raw.get("quote_asset_id")), f"{where}.quote_asset"
-                ),
-                reference_price=_dec(raw["reference_price"], f"{where}.reference_price", positive=True),
-                price_increment=_dec(raw["price_increment"], f"{where}.price_increment", positive=True),
-                qty_increment=_dec(raw["qty_increment"], f"{where}.qty_increment", positive=True),
-                price_bands_percent=_dec(raw["price_bands_percent"], f"{where}.price_bands_percent"),
-                price_limit_percent=_dec(raw.get("price_limit_percent", "0"), f"{where}.price_limit_percent"),
-                price_limit_window_secs=_int(
-                    raw.get("price_limit_window_secs", 0), f"{where}.price_limit_window_secs"
-                ),
-            )
-        )
-    by_instrument = {x.id: x for x in instruments} | {x.symbol: x for x in instruments}
-
+    reader = _SeedReader(data["assets"])
+    instruments = [reader.instrument(i, raw) for i, raw in enumerate(data["instruments"])]
     tiers: dict[int, FeeTier] = {}
     for key, rates in data["fee_tiers"].items():
-        maker = _dec(rates["maker"], f"fee_tiers[{key}].maker")
-        taker = _dec(rates["taker"], f"fee_tiers[{key}].taker")
-        if maker >= 1 or taker >= 1:
-            raise ValueError(f"seed: fee_tiers[{key}] rates must be < 1")
-        tiers[_int(key, "fee_tiers key")] = FeeTier(maker=maker, taker=taker)
+        tier = _fee_tier(key, rates)
+        tiers[_int(key, "fee_tiers key")] = tier
+    clients = [reader.client(i, raw, tiers) for i, raw in enumerate(data["clients"])]
+    if len({c.id for c in clients}) != len(clients):
+        raise ValueError("seed: client ids must be unique")
+    reader.clients = {c.id: c for c in clients} | {c.mnemonic: c for c in clients}
+    keys = [reader.api_key(i, raw, fresh_credentials) for i, raw in enumerate(data.get("api_keys", []))]
+    if len({k.key_id for k in keys}) != len(keys):
+        raise ValueError("seed: api key ids must be unique")
+    jwt_keys = _jwt_keys(data.get("jwt_keys") or [], reader.client_ref, fresh_credentials)
+    fee_client = reader.client_ref(data["fee_client"], "fee_client")
+    mm_client, making = _market_maker(data.get("market_maker"), reader, instruments)
+    return Seed(
+        assets=reader.assets,
+        instruments=instruments,
+        fee_tiers=tiers,
+        clients=clients,
+        balances=reader.balances,
+        api_keys=keys,
+        fee_client_id=fee_client.id,
+        market_maker_client_id=mm_client,
+        market_making=making,
+        jwt_keys=jwt_keys,
+    )
 
-    clients: list[Client] = []
-    balances: dict[str, dict[str, Decimal]] = {}
-    for i, raw in enumerate(data["clients"]):
+
+def _fee_tier(key: Any, rates: Any) -> FeeTier:
+    maker = _dec(rates["maker"], f"fee_tiers[{key}].maker")
+    taker = _dec(rates["taker"], f"fee_tiers[{key}].taker")
+    if maker >= 1 or taker >= 1:
+        raise ValueError(f"seed: fee_tiers[{key}] rates must be < 1")
+    return FeeTier(maker=maker, taker=taker)
+
+
+def _market_maker(
+    mm: Any, reader: _SeedReader, instruments: list[Instrument]
+) -> tuple[str | None, list[MarketMaking]]:
+    """The house market maker's client id and grid (None and [] without one)."""
+    if not mm:
+        return None, []
+    client_id = reader.client_ref(mm["client"], "market_maker.client").id
+    by_instrument = {x.id: x for x in instruments} | {x.symbol: x for x in instruments}
+    return client_id, [_making(i, raw, by_instrument) for i, raw in enumerate(mm.get("instruments", []))]
+
+
+def _making(i: int, raw: Any, by_instrument: dict[str, Instrument]) -> MarketMaking:
+    ref = raw["instrument"]
+    if ref not in by_instrument:
+        raise ValueError(f"seed: market_maker.instruments[{i}].instrument {ref!r} is unknown")
+    return MarketMaking(
+        instrument_id=by_instrument[ref].id,
+        levels=_int(raw.get("levels", 5), "market_maker.levels"),
+        step_ticks=max(1, _int(raw.get("step_ticks", 1), "market_maker.step_ticks")),
+        qty=_dec(raw["qty"], f"market_maker.instruments[{i}].qty", positive=True),
+    )
+
+
+class _SeedReader:
+    """Reads the seed's entries that refer to each other (by id, name, symbol or mnemonic)."""
+
+    def __init__(self, raw_assets: Any) -> None:
+        self.assets = [Asset(id=_id(a["id"], "assets[].id"), name=str(a["name"])) for a in raw_assets]
+        self.by_asset = {a.id: a.id for a in self.assets} | {a.name: a.id for a in self.assets}
+        self.balances: dict[str, dict[str, Decimal]] = {}
+        self.clients: dict[str, Client] = {}
+
+    def asset_ref(self, ref: Any, where: str) -> str:
+        if ref not in self.by_asset:
+            raise ValueError(f"seed: {where} {ref!r} is not a known asset id or name")
+        return self.by_asset[ref]
+
+    def client_ref(self, ref: Any, where: str) -> Client:
+        if ref not in self.clients:
+            raise ValueError(f"seed: {where} {ref!r} is not a known client id or mnemonic")
+        return self.clients[ref]
+
+    def instrument(self, i: int, raw: Any) -> Instrument:
+        where = f"instruments[{i}]"
+        return Instrument(
+            id=_id(raw["id"], f"{where}.id"),
+            symbol=str(raw["symbol"]),
+            base_asset_id=self.asset_ref(
+                raw.get("base_asset", raw.get("base_asset_id")), f"{where}.base_asset"
+            ),
+            quote_asset_id=self.asset_ref(
+                raw.get("quote_asset", raw.get("quote_asset_id")), f"{where}.quote_asset"
+            ),
+            reference_price=_dec(raw["reference_price"], f"{where}.reference_price", positive=True),
+            price_increment=_dec(raw["price_increment"], f"{where}.price_increment", positive=True),
+            qty_increment=_dec(raw["qty_increment"], f"{where}.qty_increment", positive=True),
+            price_bands_percent=_dec(raw["price_bands_percent"], f"{where}.price_bands_percent"),
+            price_limit_percent=_dec(raw.get("price_limit_percent", "0"), f"{where}.price_limit_percent"),
+            price_limit_window_secs=_int(
+                raw.get("price_limit_window_secs", 0), f"{where}.price_limit_window_secs"
+            ),
+        )
+
+    def client(self, i: int, raw: Any, tiers: dict[int, FeeTier]) -> Client:
+        """A client, with its seeded balances added to :attr:`balances`."""
         where = f"clients[{i}]"
         mnemonic = str(raw["mnemonic"])
         stp = raw.get("self_trade_prevention", "NONE")
@@ -324,23 +383,14 @@ def _seed_from_dict(data: dict[str, Any], fresh_credentials: bool) -> Seed:
         for tier in (client.maker_fee_tier, client.taker_fee_tier):
             if tier not in tiers:
                 raise ValueError(f"seed: {where} uses fee tier {tier}, which fee_tiers does not define")
-        rows = balances.setdefault(client.id, {})
+        rows = self.balances.setdefault(client.id, {})
         for ref, amount in (raw.get("balances") or {}).items():
-            asset_id = asset_ref(ref, f"{where}.balances key")
+            asset_id = self.asset_ref(ref, f"{where}.balances key")
             rows[asset_id] = rows.get(asset_id, ZERO) + _dec(amount, f"{where}.balances[{ref}]")
-        clients.append(client)
-    by_client = {c.id: c for c in clients} | {c.mnemonic: c for c in clients}
-    if len({c.id for c in clients}) != len(clients):
-        raise ValueError("seed: client ids must be unique")
+        return client
 
-    def client_ref(ref: Any, where: str) -> Client:
-        if ref not in by_client:
-            raise ValueError(f"seed: {where} {ref!r} is not a known client id or mnemonic")
-        return by_client[ref]
-
-    keys: list[ApiKey] = []
-    for i, raw in enumerate(data.get("api_keys", [])):
-        bound = [client_ref(ref, f"api_keys[{i}].clients") for ref in raw["clients"]]
+    def api_key(self, i: int, raw: Any, fresh_credentials: bool) -> ApiKey:
+        bound = [self.client_ref(ref, f"api_keys[{i}].clients") for ref in raw["clients"]]
         if not bound:
             raise ValueError(f"seed: api_keys[{i}].clients must not be empty")
         label = "+".join(c.mnemonic for c in bound)
@@ -349,44 +399,7 @@ def _seed_from_dict(data: dict[str, Any], fresh_credentials: bool) -> Seed:
         else:
             key_id = str(raw.get("key_id") or derived_uuid4("truex-sandbox/key/" + label))
             secret = str(raw.get("secret") or derived_secret(label))
-        keys.append(
-            ApiKey(key_id=key_id, secret=secret, client_ids=frozenset(c.id for c in bound), label=label)
-        )
-    if len({k.key_id for k in keys}) != len(keys):
-        raise ValueError("seed: api key ids must be unique")
-
-    jwt_keys = _jwt_keys(data.get("jwt_keys") or [], client_ref, fresh_credentials)
-    fee_client = client_ref(data["fee_client"], "fee_client")
-
-    mm_client: str | None = None
-    making: list[MarketMaking] = []
-    mm = data.get("market_maker")
-    if mm:
-        mm_client = client_ref(mm["client"], "market_maker.client").id
-        for i, raw in enumerate(mm.get("instruments", [])):
-            ref = raw["instrument"]
-            if ref not in by_instrument:
-                raise ValueError(f"seed: market_maker.instruments[{i}].instrument {ref!r} is unknown")
-            making.append(
-                MarketMaking(
-                    instrument_id=by_instrument[ref].id,
-                    levels=_int(raw.get("levels", 5), "market_maker.levels"),
-                    step_ticks=max(1, _int(raw.get("step_ticks", 1), "market_maker.step_ticks")),
-                    qty=_dec(raw["qty"], f"market_maker.instruments[{i}].qty", positive=True),
-                )
-            )
-    return Seed(
-        assets=assets,
-        instruments=instruments,
-        fee_tiers=tiers,
-        clients=clients,
-        balances=balances,
-        api_keys=keys,
-        fee_client_id=fee_client.id,
-        market_maker_client_id=mm_client,
-        market_making=making,
-        jwt_keys=jwt_keys,
-    )
+        return ApiKey(key_id=key_id, secret=secret, client_ids=frozenset(c.id for c in bound), label=label)
 
 
 def _jwt_keys(entries: list[Any], client_ref: Any, fresh: bool) -> list[JwtKeyRecord]:
