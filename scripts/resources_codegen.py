@@ -245,7 +245,14 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
     }
     model_names = set(model_modules)
 
-    for method, path, op, bases in _operations(spec):
+    operations = _operations(spec)
+    # What a deprecation warning names as the replacement, under the current base (where it has a future).
+    successors = {
+        op["operationId"]: f"{method} {bases[0]}{path} ({TAG_ATTRS[op['tags'][0]]}.{op['x-sdk-method']})"
+        for method, path, op, bases in operations
+        if op["tags"][0] in TAG_ATTRS
+    }
+    for method, path, op, bases in operations:
         oid = op["operationId"]
         tag = op["tags"][0]
         if tag not in TAG_ATTRS:
@@ -262,7 +269,8 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
         table_lines.append(
             f"    {oid!r}: Operation(id={oid!r}, method={method!r}, path={path!r}, bases={bases!r}, tag={tag!r}, "
             f"sdk_method={op['x-sdk-method']!r}, deprecated={bool(op.get('deprecated'))!r}, "
-            f"replacement={op.get('x-replacement')!r}, public={op.get('security') == []!r}, "
+            f"replacement={op.get('x-replacement')!r}, "
+            f"successor={successors.get(op.get('x-replacement') or '')!r}, public={op.get('security') == []!r}, "
             f"paginated={paginated!r}, offset={'skip' in names!r}, idempotency_key={idem!r}, "
             f"ok_statuses=frozenset({_py(_ok_statuses(op))}), single={item is None!r}, "
             f"params={_py(_params_table(spec, op))}, body={_py(request_schema)}),"
@@ -334,12 +342,13 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
         "from __future__ import annotations",
         "",
         "import builtins",
+        "import functools",
         "from typing import TYPE_CHECKING, Final",
         "",
         "from truex_client.types import UNSET, Unset",
         "",
+        "from ._response import to_async_raw, to_async_raw_pages, to_raw",
         "from .operations import Operation",
-        "from .raw import to_async_raw, to_async_raw_pages, to_raw",
         "",
         "if TYPE_CHECKING:",
         *(["    from decimal import Decimal", ""] if uses_decimal else []),
@@ -347,7 +356,7 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
         *[f"        {m}," for m in sorted(models)],
         "    )",
         "",
-        "    from .api import AsyncAPI, SyncAPI",
+        "    from ._base_client import AsyncAPI, SyncAPI",
         "    from .pagination import AsyncPaginator, SyncPaginator",
         "",
         '__all__ = ["OPERATIONS", "AsyncResources", "SyncResources"]',
@@ -394,7 +403,6 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
     for flavour in ("sync", "async"):
         is_async = flavour == "async"
         prefix = "Async" if is_async else ""
-        fn = "asyncio_detailed" if is_async else "sync_detailed"
         api_type = "AsyncAPI" if is_async else "SyncAPI"
         for tag, methods in by_tag.items():
             cls = f"{prefix}{_class_name(tag)}"
@@ -406,9 +414,9 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
                 f"    def __init__(self, api: {api_type}) -> None:",
                 "        self._api = api",
                 "",
-                "    @property",
+                "    @functools.cached_property",
                 f"    def with_raw_response(self) -> {cls}WithRawResponse:",
-                '        """The same methods, returning a :class:`~truex_ext.raw.RawResponse` (status, headers, ...)."""',
+                '        """The same methods, returning an :class:`~truex_ext.APIResponse` (status, headers, ...)."""',
                 f"        return {cls}WithRawResponse(self)",
             ]
             for m in methods:
@@ -420,7 +428,7 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
                     out += docstring(m)
                     out += [f"        {line}" for line in m["imports"]]
                     out.append(
-                        f"        return self._api.paginate({op_ref}, {m['oid']}.{fn}, {args}, {m['envelope']}, "
+                        f"        return self._api.paginate({op_ref}, {m['oid']}.build_request_kwargs, {args}, {m['envelope']}, "
                         f"{m['item']}, max_items=max_items)"
                     )
                     continue
@@ -432,22 +440,23 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
                 out += docstring(m)
                 out += [f"        {line}" for line in m["imports"]]
                 out.append(
-                    f"        page = {awt}self._api.call({op_ref}, {m['oid']}.{fn}, {args}, {m['envelope']})"
+                    f"        return {awt}self._api.call({op_ref}, {m['oid']}.build_request_kwargs, {args}, "
+                    f"{m['envelope']})"
                 )
-                out.append("        return page.data")
             # The raw twin: same parameters, returns RawResponse[...].
             out += [
                 "",
                 "",
                 f"class {cls}WithRawResponse:",
-                f'    """Methods of :class:`{cls}` that return the raw response with the parsed body."""',
+                f'    """Methods of :class:`{cls}` that return the :class:`~truex_ext.APIResponse` of the call."""',
                 "",
                 f"    def __init__(self, resource: {cls}) -> None:",
+                f"        raw = {cls}(resource._api.raw)  # the same call loop, answering with the APIResponse",
             ]
             for m in methods:
                 pages = m["item"] is not None and m["paginated"]
                 wrap = ("to_async_raw_pages" if pages else "to_async_raw") if is_async else "to_raw"
-                out.append(f"        self.{m['name']} = {wrap}(resource.{m['name']})")
+                out.append(f"        self.{m['name']} = {wrap}(raw.{m['name']})")
         # The client's resource attributes.
         out += [
             "",

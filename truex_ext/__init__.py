@@ -14,6 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._response import APIResponse, RawResponse
     from .auth import Credentials, sign
     from .client import PROD_URL, SANDBOX_URL, UAT_URL, AsyncTruex, Truex, __version__
     from .deprecation import DeprecationInfo, TruexDeprecationWarning
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
         Problem,
         RateLimitError,
         RequestTimeoutError,
+        ResponseTooLargeError,
         TimestampSkewError,
         TokenError,
         TruexError,
@@ -44,7 +46,6 @@ if TYPE_CHECKING:
     from .jwt_auth import JwtAuth
     from .jwt_key import JwtKey
     from .pagination import AsyncPaginator, Page, SyncPaginator
-    from .raw import RawResponse
     from .retries import RetryPolicy
     from .transport import aiohttp_transport
     from .versions import DEFAULT_VERSION, SUPPORTED_VERSIONS
@@ -74,6 +75,7 @@ _LAZY = {
             "Problem",
             "RateLimitError",
             "RequestTimeoutError",
+            "ResponseTooLargeError",
             "TimestampSkewError",
             "TokenError",
             "TruexError",
@@ -84,7 +86,7 @@ _LAZY = {
     **dict.fromkeys(("AsyncPaginator", "Page", "SyncPaginator"), "pagination"),
     "JwtAuth": "jwt_auth",
     "JwtKey": "jwt_key",
-    "RawResponse": "raw",
+    **dict.fromkeys(("APIResponse", "RawResponse"), "_response"),
     "RetryPolicy": "retries",
     "aiohttp_transport": "transport",
     **dict.fromkeys(("DEFAULT_VERSION", "SUPPORTED_VERSIONS"), "versions"),
@@ -112,6 +114,7 @@ __all__ = [
     "UAT_URL",
     "APIConnectionError",
     "APIError",
+    "APIResponse",
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
@@ -136,6 +139,7 @@ __all__ = [
     "RateLimitError",
     "RawResponse",
     "RequestTimeoutError",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "SyncPaginator",
     "TimestampSkewError",

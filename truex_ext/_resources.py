@@ -7,12 +7,13 @@ spec and run `make generate`.
 from __future__ import annotations
 
 import builtins
+import functools
 from typing import TYPE_CHECKING, Final
 
 from truex_client.types import UNSET, Unset
 
+from ._response import to_async_raw, to_async_raw_pages, to_raw
 from .operations import Operation
-from .raw import to_async_raw, to_async_raw_pages, to_raw
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
         VwapQuote,
     )
 
-    from .api import AsyncAPI, SyncAPI
+    from ._base_client import AsyncAPI, SyncAPI
     from .pagination import AsyncPaginator, SyncPaginator
 
 __all__ = ["OPERATIONS", "AsyncResources", "SyncResources"]
@@ -56,6 +57,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="health",
         deprecated=False,
         replacement=None,
+        successor=None,
         public=True,
         paginated=False,
         offset=False,
@@ -81,6 +83,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="versions",
         deprecated=False,
         replacement=None,
+        successor=None,
         public=True,
         paginated=False,
         offset=False,
@@ -106,6 +109,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="list",
         deprecated=False,
         replacement=None,
+        successor=None,
         public=True,
         paginated=True,
         offset=False,
@@ -160,6 +164,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="list_deprecated",
         deprecated=True,
         replacement="list_assets",
+        successor="GET /v1/cefi/assets (assets.list)",
         public=True,
         paginated=True,
         offset=False,
@@ -214,6 +219,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="list",
         deprecated=False,
         replacement=None,
+        successor=None,
         public=True,
         paginated=True,
         offset=False,
@@ -268,6 +274,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="list_deprecated",
         deprecated=True,
         replacement="list_instruments",
+        successor="GET /v1/cefi/instruments (instruments.list)",
         public=True,
         paginated=True,
         offset=False,
@@ -322,6 +329,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="quotes",
         deprecated=False,
         replacement=None,
+        successor=None,
         public=True,
         paginated=True,
         offset=False,
@@ -370,6 +378,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="vwap_quote_deprecated",
         deprecated=True,
         replacement="compute_market_quote",
+        successor="POST /v1/cefi/markets/quote (market.compute_quote)",
         public=True,
         paginated=False,
         offset=False,
@@ -412,6 +421,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="compute_quote",
         deprecated=False,
         replacement=None,
+        successor=None,
         public=True,
         paginated=False,
         offset=False,
@@ -456,6 +466,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="trades",
         deprecated=False,
         replacement=None,
+        successor=None,
         public=True,
         paginated=True,
         offset=False,
@@ -504,6 +515,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="list",
         deprecated=False,
         replacement=None,
+        successor=None,
         public=False,
         paginated=True,
         offset=False,
@@ -558,6 +570,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="update",
         deprecated=False,
         replacement=None,
+        successor=None,
         public=False,
         paginated=False,
         offset=False,
@@ -599,6 +612,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="list_deprecated",
         deprecated=True,
         replacement="list_clients",
+        successor="GET /v1/cefi/clients (clients.list)",
         public=False,
         paginated=True,
         offset=False,
@@ -653,6 +667,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="update_deprecated",
         deprecated=True,
         replacement="update_client",
+        successor="PATCH /v1/cefi/clients (clients.update)",
         public=False,
         paginated=False,
         offset=False,
@@ -694,6 +709,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="create",
         deprecated=False,
         replacement=None,
+        successor=None,
         public=False,
         paginated=False,
         offset=False,
@@ -785,6 +801,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="modify",
         deprecated=False,
         replacement=None,
+        successor=None,
         public=False,
         paginated=False,
         offset=False,
@@ -848,6 +865,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="list_deprecated",
         deprecated=True,
         replacement="list_orders",
+        successor="GET /v1/cefi/orders/list (orders.list)",
         public=False,
         paginated=True,
         offset=True,
@@ -902,6 +920,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="create_deprecated",
         deprecated=True,
         replacement="create_order",
+        successor="POST /v1/cefi/orders (orders.create)",
         public=False,
         paginated=False,
         offset=False,
@@ -993,6 +1012,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="modify_deprecated",
         deprecated=True,
         replacement="modify_order",
+        successor="PATCH /v1/cefi/orders (orders.modify)",
         public=False,
         paginated=False,
         offset=False,
@@ -1056,6 +1076,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="list",
         deprecated=False,
         replacement=None,
+        successor=None,
         public=False,
         paginated=True,
         offset=True,
@@ -1110,6 +1131,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="cancel",
         deprecated=False,
         replacement=None,
+        successor=None,
         public=False,
         paginated=False,
         offset=False,
@@ -1152,6 +1174,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="cancel_deprecated",
         deprecated=True,
         replacement="cancel_order",
+        successor="DELETE /v1/cefi/orders/{ref_id} (orders.cancel)",
         public=False,
         paginated=False,
         offset=False,
@@ -1194,6 +1217,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="active",
         deprecated=False,
         replacement=None,
+        successor=None,
         public=False,
         paginated=True,
         offset=False,
@@ -1242,6 +1266,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="active_deprecated",
         deprecated=True,
         replacement="list_active_orders",
+        successor="GET /v1/cefi/orders/active (orders.active)",
         public=False,
         paginated=True,
         offset=False,
@@ -1290,6 +1315,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="status",
         deprecated=False,
         replacement=None,
+        successor=None,
         public=False,
         paginated=False,
         offset=False,
@@ -1332,6 +1358,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="status_deprecated",
         deprecated=True,
         replacement="get_order_status",
+        successor="GET /v1/cefi/orders/status/{ref_id} (orders.status)",
         public=False,
         paginated=False,
         offset=False,
@@ -1374,6 +1401,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="trades",
         deprecated=False,
         replacement=None,
+        successor=None,
         public=False,
         paginated=True,
         offset=True,
@@ -1428,6 +1456,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="trades_deprecated",
         deprecated=True,
         replacement="list_order_trades",
+        successor="GET /v1/cefi/orders/trades (orders.trades)",
         public=False,
         paginated=True,
         offset=True,
@@ -1482,6 +1511,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="list",
         deprecated=False,
         replacement=None,
+        successor=None,
         public=False,
         paginated=True,
         offset=False,
@@ -1542,6 +1572,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="list_deprecated",
         deprecated=True,
         replacement="list_balances",
+        successor="GET /v1/cefi/balances (balances.list)",
         public=False,
         paginated=True,
         offset=False,
@@ -1602,6 +1633,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="list",
         deprecated=False,
         replacement=None,
+        successor=None,
         public=False,
         paginated=True,
         offset=True,
@@ -1656,6 +1688,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="create",
         deprecated=False,
         replacement=None,
+        successor=None,
         public=False,
         paginated=False,
         offset=False,
@@ -1713,6 +1746,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="list_deprecated",
         deprecated=True,
         replacement="list_transfers",
+        successor="GET /v1/cefi/transfers (transfers.list)",
         public=False,
         paginated=True,
         offset=True,
@@ -1767,6 +1801,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="create_deprecated",
         deprecated=True,
         replacement="create_transfer",
+        successor="POST /v1/cefi/transfers (transfers.create)",
         public=False,
         paginated=False,
         offset=False,
@@ -1824,6 +1859,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="active",
         deprecated=False,
         replacement=None,
+        successor=None,
         public=False,
         paginated=True,
         offset=False,
@@ -1872,6 +1908,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
         sdk_method="active_deprecated",
         deprecated=True,
         replacement="list_active_transfers",
+        successor="GET /v1/cefi/transfers/active (transfers.active)",
         public=False,
         paginated=True,
         offset=False,
@@ -1920,9 +1957,9 @@ class Service:
     def __init__(self, api: SyncAPI) -> None:
         self._api = api
 
-    @property
+    @functools.cached_property
     def with_raw_response(self) -> ServiceWithRawResponse:
-        """The same methods, returning a :class:`~truex_ext.raw.RawResponse` (status, headers, ...)."""
+        """The same methods, returning an :class:`~truex_ext.APIResponse` (status, headers, ...)."""
         return ServiceWithRawResponse(self)
 
     def health(self, *, x_truex_version: ApiVersion | Unset = UNSET) -> Health:
@@ -1934,13 +1971,12 @@ class Service:
         from truex_client.api.service import get_health
         from truex_client.models import HealthResponse
 
-        page = self._api.call(
+        return self._api.call(
             OPERATIONS["get_health"],
-            get_health.sync_detailed,
+            get_health.build_request_kwargs,
             {"x_truex_version": x_truex_version},
             HealthResponse,
         )
-        return page.data
 
     def versions(self, *, x_truex_version: ApiVersion | Unset = UNSET) -> builtins.list[ApiVersionInfo]:
         """List supported API versions.
@@ -1951,21 +1987,21 @@ class Service:
         from truex_client.api.service import list_versions
         from truex_client.models import ApiVersionList
 
-        page = self._api.call(
+        return self._api.call(
             OPERATIONS["list_versions"],
-            list_versions.sync_detailed,
+            list_versions.build_request_kwargs,
             {"x_truex_version": x_truex_version},
             ApiVersionList,
         )
-        return page.data
 
 
 class ServiceWithRawResponse:
-    """Methods of :class:`Service` that return the raw response with the parsed body."""
+    """Methods of :class:`Service` that return the :class:`~truex_ext.APIResponse` of the call."""
 
     def __init__(self, resource: Service) -> None:
-        self.health = to_raw(resource.health)
-        self.versions = to_raw(resource.versions)
+        raw = Service(resource._api.raw)  # the same call loop, answering with the APIResponse
+        self.health = to_raw(raw.health)
+        self.versions = to_raw(raw.versions)
 
 
 class Assets:
@@ -1974,9 +2010,9 @@ class Assets:
     def __init__(self, api: SyncAPI) -> None:
         self._api = api
 
-    @property
+    @functools.cached_property
     def with_raw_response(self) -> AssetsWithRawResponse:
-        """The same methods, returning a :class:`~truex_ext.raw.RawResponse` (status, headers, ...)."""
+        """The same methods, returning an :class:`~truex_ext.APIResponse` (status, headers, ...)."""
         return AssetsWithRawResponse(self)
 
     def list(
@@ -1999,7 +2035,7 @@ class Assets:
 
         return self._api.paginate(
             OPERATIONS["list_assets"],
-            list_assets.sync_detailed,
+            list_assets.build_request_kwargs,
             {"id": id, "name": name, "cursor": cursor, "size": size, "x_truex_version": x_truex_version},
             AssetList,
             Asset,
@@ -2028,7 +2064,7 @@ class Assets:
 
         return self._api.paginate(
             OPERATIONS["list_assets_deprecated"],
-            list_assets_deprecated.sync_detailed,
+            list_assets_deprecated.build_request_kwargs,
             {"id": id, "name": name, "cursor": cursor, "size": size, "x_truex_version": x_truex_version},
             AssetList,
             Asset,
@@ -2037,11 +2073,12 @@ class Assets:
 
 
 class AssetsWithRawResponse:
-    """Methods of :class:`Assets` that return the raw response with the parsed body."""
+    """Methods of :class:`Assets` that return the :class:`~truex_ext.APIResponse` of the call."""
 
     def __init__(self, resource: Assets) -> None:
-        self.list = to_raw(resource.list)
-        self.list_deprecated = to_raw(resource.list_deprecated)
+        raw = Assets(resource._api.raw)  # the same call loop, answering with the APIResponse
+        self.list = to_raw(raw.list)
+        self.list_deprecated = to_raw(raw.list_deprecated)
 
 
 class Instruments:
@@ -2050,9 +2087,9 @@ class Instruments:
     def __init__(self, api: SyncAPI) -> None:
         self._api = api
 
-    @property
+    @functools.cached_property
     def with_raw_response(self) -> InstrumentsWithRawResponse:
-        """The same methods, returning a :class:`~truex_ext.raw.RawResponse` (status, headers, ...)."""
+        """The same methods, returning an :class:`~truex_ext.APIResponse` (status, headers, ...)."""
         return InstrumentsWithRawResponse(self)
 
     def list(
@@ -2075,7 +2112,7 @@ class Instruments:
 
         return self._api.paginate(
             OPERATIONS["list_instruments"],
-            list_instruments.sync_detailed,
+            list_instruments.build_request_kwargs,
             {"id": id, "symbol": symbol, "cursor": cursor, "size": size, "x_truex_version": x_truex_version},
             InstrumentList,
             Instrument,
@@ -2104,7 +2141,7 @@ class Instruments:
 
         return self._api.paginate(
             OPERATIONS["list_instruments_deprecated"],
-            list_instruments_deprecated.sync_detailed,
+            list_instruments_deprecated.build_request_kwargs,
             {"id": id, "symbol": symbol, "cursor": cursor, "size": size, "x_truex_version": x_truex_version},
             InstrumentList,
             Instrument,
@@ -2113,11 +2150,12 @@ class Instruments:
 
 
 class InstrumentsWithRawResponse:
-    """Methods of :class:`Instruments` that return the raw response with the parsed body."""
+    """Methods of :class:`Instruments` that return the :class:`~truex_ext.APIResponse` of the call."""
 
     def __init__(self, resource: Instruments) -> None:
-        self.list = to_raw(resource.list)
-        self.list_deprecated = to_raw(resource.list_deprecated)
+        raw = Instruments(resource._api.raw)  # the same call loop, answering with the APIResponse
+        self.list = to_raw(raw.list)
+        self.list_deprecated = to_raw(raw.list_deprecated)
 
 
 class MarketData:
@@ -2126,9 +2164,9 @@ class MarketData:
     def __init__(self, api: SyncAPI) -> None:
         self._api = api
 
-    @property
+    @functools.cached_property
     def with_raw_response(self) -> MarketDataWithRawResponse:
-        """The same methods, returning a :class:`~truex_ext.raw.RawResponse` (status, headers, ...)."""
+        """The same methods, returning an :class:`~truex_ext.APIResponse` (status, headers, ...)."""
         return MarketDataWithRawResponse(self)
 
     def quotes(
@@ -2150,7 +2188,7 @@ class MarketData:
 
         return self._api.paginate(
             OPERATIONS["list_market_quotes"],
-            list_market_quotes.sync_detailed,
+            list_market_quotes.build_request_kwargs,
             {
                 "instrument_id": instrument_id,
                 "cursor": cursor,
@@ -2175,16 +2213,15 @@ class MarketData:
         from truex_client.api.market_data import get_vwap_quote_deprecated
         from truex_client.models import VwapQuoteRequest, VwapQuoteResponse
 
-        page = self._api.call(
+        return self._api.call(
             OPERATIONS["get_vwap_quote_deprecated"],
-            get_vwap_quote_deprecated.sync_detailed,
+            get_vwap_quote_deprecated.build_request_kwargs,
             {
                 "body": VwapQuoteRequest(qty=qty, instrument_id=instrument_id),
                 "x_truex_version": x_truex_version,
             },
             VwapQuoteResponse,
         )
-        return page.data
 
     def compute_quote(
         self,
@@ -2203,9 +2240,9 @@ class MarketData:
         from truex_client.api.market_data import compute_market_quote
         from truex_client.models import ComputeQuoteRequest, ComputeQuoteResponse
 
-        page = self._api.call(
+        return self._api.call(
             OPERATIONS["compute_market_quote"],
-            compute_market_quote.sync_detailed,
+            compute_market_quote.build_request_kwargs,
             {
                 "body": ComputeQuoteRequest(
                     qty=qty, instrument_id=instrument_id, side=side, qty_unit=qty_unit
@@ -2214,7 +2251,6 @@ class MarketData:
             },
             ComputeQuoteResponse,
         )
-        return page.data
 
     def trades(
         self,
@@ -2235,7 +2271,7 @@ class MarketData:
 
         return self._api.paginate(
             OPERATIONS["list_market_trades"],
-            list_market_trades.sync_detailed,
+            list_market_trades.build_request_kwargs,
             {
                 "instrument_id": instrument_id,
                 "cursor": cursor,
@@ -2249,13 +2285,14 @@ class MarketData:
 
 
 class MarketDataWithRawResponse:
-    """Methods of :class:`MarketData` that return the raw response with the parsed body."""
+    """Methods of :class:`MarketData` that return the :class:`~truex_ext.APIResponse` of the call."""
 
     def __init__(self, resource: MarketData) -> None:
-        self.quotes = to_raw(resource.quotes)
-        self.vwap_quote_deprecated = to_raw(resource.vwap_quote_deprecated)
-        self.compute_quote = to_raw(resource.compute_quote)
-        self.trades = to_raw(resource.trades)
+        raw = MarketData(resource._api.raw)  # the same call loop, answering with the APIResponse
+        self.quotes = to_raw(raw.quotes)
+        self.vwap_quote_deprecated = to_raw(raw.vwap_quote_deprecated)
+        self.compute_quote = to_raw(raw.compute_quote)
+        self.trades = to_raw(raw.trades)
 
 
 class Clients:
@@ -2264,9 +2301,9 @@ class Clients:
     def __init__(self, api: SyncAPI) -> None:
         self._api = api
 
-    @property
+    @functools.cached_property
     def with_raw_response(self) -> ClientsWithRawResponse:
-        """The same methods, returning a :class:`~truex_ext.raw.RawResponse` (status, headers, ...)."""
+        """The same methods, returning an :class:`~truex_ext.APIResponse` (status, headers, ...)."""
         return ClientsWithRawResponse(self)
 
     def list(
@@ -2289,7 +2326,7 @@ class Clients:
 
         return self._api.paginate(
             OPERATIONS["list_clients"],
-            list_clients.sync_detailed,
+            list_clients.build_request_kwargs,
             {
                 "id": id,
                 "mnemonic": mnemonic,
@@ -2313,13 +2350,12 @@ class Clients:
         from truex_client.api.clients import update_client
         from truex_client.models import ClientResponse, ClientUpdateRequest
 
-        page = self._api.call(
+        return self._api.call(
             OPERATIONS["update_client"],
-            update_client.sync_detailed,
+            update_client.build_request_kwargs,
             {"body": ClientUpdateRequest(id=id, info=info), "x_truex_version": x_truex_version},
             ClientResponse,
         )
-        return page.data
 
     def list_deprecated(
         self,
@@ -2343,7 +2379,7 @@ class Clients:
 
         return self._api.paginate(
             OPERATIONS["list_clients_deprecated"],
-            list_clients_deprecated.sync_detailed,
+            list_clients_deprecated.build_request_kwargs,
             {
                 "id": id,
                 "mnemonic": mnemonic,
@@ -2369,23 +2405,23 @@ class Clients:
         from truex_client.api.clients import update_client_deprecated
         from truex_client.models import ClientResponse, ClientUpdateRequest
 
-        page = self._api.call(
+        return self._api.call(
             OPERATIONS["update_client_deprecated"],
-            update_client_deprecated.sync_detailed,
+            update_client_deprecated.build_request_kwargs,
             {"body": ClientUpdateRequest(id=id, info=info), "x_truex_version": x_truex_version},
             ClientResponse,
         )
-        return page.data
 
 
 class ClientsWithRawResponse:
-    """Methods of :class:`Clients` that return the raw response with the parsed body."""
+    """Methods of :class:`Clients` that return the :class:`~truex_ext.APIResponse` of the call."""
 
     def __init__(self, resource: Clients) -> None:
-        self.list = to_raw(resource.list)
-        self.update = to_raw(resource.update)
-        self.list_deprecated = to_raw(resource.list_deprecated)
-        self.update_deprecated = to_raw(resource.update_deprecated)
+        raw = Clients(resource._api.raw)  # the same call loop, answering with the APIResponse
+        self.list = to_raw(raw.list)
+        self.update = to_raw(raw.update)
+        self.list_deprecated = to_raw(raw.list_deprecated)
+        self.update_deprecated = to_raw(raw.update_deprecated)
 
 
 class Orders:
@@ -2394,9 +2430,9 @@ class Orders:
     def __init__(self, api: SyncAPI) -> None:
         self._api = api
 
-    @property
+    @functools.cached_property
     def with_raw_response(self) -> OrdersWithRawResponse:
-        """The same methods, returning a :class:`~truex_ext.raw.RawResponse` (status, headers, ...)."""
+        """The same methods, returning an :class:`~truex_ext.APIResponse` (status, headers, ...)."""
         return OrdersWithRawResponse(self)
 
     def create(
@@ -2414,16 +2450,15 @@ class Orders:
         from truex_client.api.orders import create_order
         from truex_client.models import OrderCreateRequest, OrderResponse
 
-        page = self._api.call(
+        return self._api.call(
             OPERATIONS["create_order"],
-            create_order.sync_detailed,
+            create_order.build_request_kwargs,
             {
                 "body": OrderCreateRequest(external_id=self._api.idempotency_key(external_id), info=info),
                 "x_truex_version": x_truex_version,
             },
             OrderResponse,
         )
-        return page.data
 
     def modify(
         self,
@@ -2441,16 +2476,15 @@ class Orders:
         from truex_client.api.orders import modify_order
         from truex_client.models import OrderModifyRequest, OrderResponse
 
-        page = self._api.call(
+        return self._api.call(
             OPERATIONS["modify_order"],
-            modify_order.sync_detailed,
+            modify_order.build_request_kwargs,
             {
                 "body": OrderModifyRequest(info=info, id=id, external_id=external_id),
                 "x_truex_version": x_truex_version,
             },
             OrderResponse,
         )
-        return page.data
 
     def list_deprecated(
         self,
@@ -2474,7 +2508,7 @@ class Orders:
 
         return self._api.paginate(
             OPERATIONS["list_orders_deprecated"],
-            list_orders_deprecated.sync_detailed,
+            list_orders_deprecated.build_request_kwargs,
             {
                 "query": query,
                 "skip": skip,
@@ -2504,16 +2538,15 @@ class Orders:
         from truex_client.api.orders import create_order_deprecated
         from truex_client.models import OrderCreateRequest, OrderResponse
 
-        page = self._api.call(
+        return self._api.call(
             OPERATIONS["create_order_deprecated"],
-            create_order_deprecated.sync_detailed,
+            create_order_deprecated.build_request_kwargs,
             {
                 "body": OrderCreateRequest(external_id=self._api.idempotency_key(external_id), info=info),
                 "x_truex_version": x_truex_version,
             },
             OrderResponse,
         )
-        return page.data
 
     def modify_deprecated(
         self,
@@ -2533,16 +2566,15 @@ class Orders:
         from truex_client.api.orders import modify_order_deprecated
         from truex_client.models import OrderModifyRequest, OrderResponse
 
-        page = self._api.call(
+        return self._api.call(
             OPERATIONS["modify_order_deprecated"],
-            modify_order_deprecated.sync_detailed,
+            modify_order_deprecated.build_request_kwargs,
             {
                 "body": OrderModifyRequest(info=info, id=id, external_id=external_id),
                 "x_truex_version": x_truex_version,
             },
             OrderResponse,
         )
-        return page.data
 
     def list(
         self,
@@ -2564,7 +2596,7 @@ class Orders:
 
         return self._api.paginate(
             OPERATIONS["list_orders"],
-            list_orders.sync_detailed,
+            list_orders.build_request_kwargs,
             {
                 "query": query,
                 "skip": skip,
@@ -2588,13 +2620,12 @@ class Orders:
         from truex_client.api.orders import cancel_order
         from truex_client.models import OrderResponse
 
-        page = self._api.call(
+        return self._api.call(
             OPERATIONS["cancel_order"],
-            cancel_order.sync_detailed,
+            cancel_order.build_request_kwargs,
             {"ref_id": ref_id, "id_type": id_type, "x_truex_version": x_truex_version},
             OrderResponse,
         )
-        return page.data
 
     def cancel_deprecated(
         self, *, ref_id: str, id_type: IdType | Unset = UNSET, x_truex_version: ApiVersion | Unset = UNSET
@@ -2609,13 +2640,12 @@ class Orders:
         from truex_client.api.orders import cancel_order_deprecated
         from truex_client.models import OrderResponse
 
-        page = self._api.call(
+        return self._api.call(
             OPERATIONS["cancel_order_deprecated"],
-            cancel_order_deprecated.sync_detailed,
+            cancel_order_deprecated.build_request_kwargs,
             {"ref_id": ref_id, "id_type": id_type, "x_truex_version": x_truex_version},
             OrderResponse,
         )
-        return page.data
 
     def active(
         self,
@@ -2636,7 +2666,7 @@ class Orders:
 
         return self._api.paginate(
             OPERATIONS["list_active_orders"],
-            list_active_orders.sync_detailed,
+            list_active_orders.build_request_kwargs,
             {"id": id, "cursor": cursor, "size": size, "x_truex_version": x_truex_version},
             OrderList,
             Order,
@@ -2664,7 +2694,7 @@ class Orders:
 
         return self._api.paginate(
             OPERATIONS["list_active_orders_deprecated"],
-            list_active_orders_deprecated.sync_detailed,
+            list_active_orders_deprecated.build_request_kwargs,
             {"id": id, "cursor": cursor, "size": size, "x_truex_version": x_truex_version},
             OrderList,
             Order,
@@ -2682,13 +2712,12 @@ class Orders:
         from truex_client.api.orders import get_order_status
         from truex_client.models import OrderList
 
-        page = self._api.call(
+        return self._api.call(
             OPERATIONS["get_order_status"],
-            get_order_status.sync_detailed,
+            get_order_status.build_request_kwargs,
             {"ref_id": ref_id, "id_type": id_type, "x_truex_version": x_truex_version},
             OrderList,
         )
-        return page.data
 
     def status_deprecated(
         self, *, ref_id: str, id_type: IdType | Unset = UNSET, x_truex_version: ApiVersion | Unset = UNSET
@@ -2703,13 +2732,12 @@ class Orders:
         from truex_client.api.orders import get_order_status_deprecated
         from truex_client.models import OrderList
 
-        page = self._api.call(
+        return self._api.call(
             OPERATIONS["get_order_status_deprecated"],
-            get_order_status_deprecated.sync_detailed,
+            get_order_status_deprecated.build_request_kwargs,
             {"ref_id": ref_id, "id_type": id_type, "x_truex_version": x_truex_version},
             OrderList,
         )
-        return page.data
 
     def trades(
         self,
@@ -2731,7 +2759,7 @@ class Orders:
 
         return self._api.paginate(
             OPERATIONS["list_order_trades"],
-            list_order_trades.sync_detailed,
+            list_order_trades.build_request_kwargs,
             {
                 "timestamp": timestamp,
                 "skip": skip,
@@ -2766,7 +2794,7 @@ class Orders:
 
         return self._api.paginate(
             OPERATIONS["list_order_trades_deprecated"],
-            list_order_trades_deprecated.sync_detailed,
+            list_order_trades_deprecated.build_request_kwargs,
             {
                 "timestamp": timestamp,
                 "skip": skip,
@@ -2781,23 +2809,24 @@ class Orders:
 
 
 class OrdersWithRawResponse:
-    """Methods of :class:`Orders` that return the raw response with the parsed body."""
+    """Methods of :class:`Orders` that return the :class:`~truex_ext.APIResponse` of the call."""
 
     def __init__(self, resource: Orders) -> None:
-        self.create = to_raw(resource.create)
-        self.modify = to_raw(resource.modify)
-        self.list_deprecated = to_raw(resource.list_deprecated)
-        self.create_deprecated = to_raw(resource.create_deprecated)
-        self.modify_deprecated = to_raw(resource.modify_deprecated)
-        self.list = to_raw(resource.list)
-        self.cancel = to_raw(resource.cancel)
-        self.cancel_deprecated = to_raw(resource.cancel_deprecated)
-        self.active = to_raw(resource.active)
-        self.active_deprecated = to_raw(resource.active_deprecated)
-        self.status = to_raw(resource.status)
-        self.status_deprecated = to_raw(resource.status_deprecated)
-        self.trades = to_raw(resource.trades)
-        self.trades_deprecated = to_raw(resource.trades_deprecated)
+        raw = Orders(resource._api.raw)  # the same call loop, answering with the APIResponse
+        self.create = to_raw(raw.create)
+        self.modify = to_raw(raw.modify)
+        self.list_deprecated = to_raw(raw.list_deprecated)
+        self.create_deprecated = to_raw(raw.create_deprecated)
+        self.modify_deprecated = to_raw(raw.modify_deprecated)
+        self.list = to_raw(raw.list)
+        self.cancel = to_raw(raw.cancel)
+        self.cancel_deprecated = to_raw(raw.cancel_deprecated)
+        self.active = to_raw(raw.active)
+        self.active_deprecated = to_raw(raw.active_deprecated)
+        self.status = to_raw(raw.status)
+        self.status_deprecated = to_raw(raw.status_deprecated)
+        self.trades = to_raw(raw.trades)
+        self.trades_deprecated = to_raw(raw.trades_deprecated)
 
 
 class Balances:
@@ -2806,9 +2835,9 @@ class Balances:
     def __init__(self, api: SyncAPI) -> None:
         self._api = api
 
-    @property
+    @functools.cached_property
     def with_raw_response(self) -> BalancesWithRawResponse:
-        """The same methods, returning a :class:`~truex_ext.raw.RawResponse` (status, headers, ...)."""
+        """The same methods, returning an :class:`~truex_ext.APIResponse` (status, headers, ...)."""
         return BalancesWithRawResponse(self)
 
     def list(
@@ -2832,7 +2861,7 @@ class Balances:
 
         return self._api.paginate(
             OPERATIONS["list_balances"],
-            list_balances.sync_detailed,
+            list_balances.build_request_kwargs,
             {
                 "asset_id": asset_id,
                 "asset_name": asset_name,
@@ -2869,7 +2898,7 @@ class Balances:
 
         return self._api.paginate(
             OPERATIONS["list_balances_deprecated"],
-            list_balances_deprecated.sync_detailed,
+            list_balances_deprecated.build_request_kwargs,
             {
                 "asset_id": asset_id,
                 "asset_name": asset_name,
@@ -2885,11 +2914,12 @@ class Balances:
 
 
 class BalancesWithRawResponse:
-    """Methods of :class:`Balances` that return the raw response with the parsed body."""
+    """Methods of :class:`Balances` that return the :class:`~truex_ext.APIResponse` of the call."""
 
     def __init__(self, resource: Balances) -> None:
-        self.list = to_raw(resource.list)
-        self.list_deprecated = to_raw(resource.list_deprecated)
+        raw = Balances(resource._api.raw)  # the same call loop, answering with the APIResponse
+        self.list = to_raw(raw.list)
+        self.list_deprecated = to_raw(raw.list_deprecated)
 
 
 class Transfers:
@@ -2898,9 +2928,9 @@ class Transfers:
     def __init__(self, api: SyncAPI) -> None:
         self._api = api
 
-    @property
+    @functools.cached_property
     def with_raw_response(self) -> TransfersWithRawResponse:
-        """The same methods, returning a :class:`~truex_ext.raw.RawResponse` (status, headers, ...)."""
+        """The same methods, returning an :class:`~truex_ext.APIResponse` (status, headers, ...)."""
         return TransfersWithRawResponse(self)
 
     def list(
@@ -2923,7 +2953,7 @@ class Transfers:
 
         return self._api.paginate(
             OPERATIONS["list_transfers"],
-            list_transfers.sync_detailed,
+            list_transfers.build_request_kwargs,
             {
                 "timestamp": timestamp,
                 "skip": skip,
@@ -2945,13 +2975,12 @@ class Transfers:
         from truex_client.api.transfers import create_transfer
         from truex_client.models import TransferCreateRequest, TransferResponse
 
-        page = self._api.call(
+        return self._api.call(
             OPERATIONS["create_transfer"],
-            create_transfer.sync_detailed,
+            create_transfer.build_request_kwargs,
             {"body": TransferCreateRequest(request=request), "x_truex_version": x_truex_version},
             TransferResponse,
         )
-        return page.data
 
     def list_deprecated(
         self,
@@ -2975,7 +3004,7 @@ class Transfers:
 
         return self._api.paginate(
             OPERATIONS["list_transfers_deprecated"],
-            list_transfers_deprecated.sync_detailed,
+            list_transfers_deprecated.build_request_kwargs,
             {
                 "timestamp": timestamp,
                 "skip": skip,
@@ -3001,13 +3030,12 @@ class Transfers:
         from truex_client.api.transfers import create_transfer_deprecated
         from truex_client.models import TransferCreateRequest, TransferResponse
 
-        page = self._api.call(
+        return self._api.call(
             OPERATIONS["create_transfer_deprecated"],
-            create_transfer_deprecated.sync_detailed,
+            create_transfer_deprecated.build_request_kwargs,
             {"body": TransferCreateRequest(request=request), "x_truex_version": x_truex_version},
             TransferResponse,
         )
-        return page.data
 
     def active(
         self,
@@ -3028,7 +3056,7 @@ class Transfers:
 
         return self._api.paginate(
             OPERATIONS["list_active_transfers"],
-            list_active_transfers.sync_detailed,
+            list_active_transfers.build_request_kwargs,
             {"transfer_id": transfer_id, "cursor": cursor, "size": size, "x_truex_version": x_truex_version},
             TransferList,
             Transfer,
@@ -3056,7 +3084,7 @@ class Transfers:
 
         return self._api.paginate(
             OPERATIONS["list_active_transfers_deprecated"],
-            list_active_transfers_deprecated.sync_detailed,
+            list_active_transfers_deprecated.build_request_kwargs,
             {"transfer_id": transfer_id, "cursor": cursor, "size": size, "x_truex_version": x_truex_version},
             TransferList,
             Transfer,
@@ -3065,15 +3093,16 @@ class Transfers:
 
 
 class TransfersWithRawResponse:
-    """Methods of :class:`Transfers` that return the raw response with the parsed body."""
+    """Methods of :class:`Transfers` that return the :class:`~truex_ext.APIResponse` of the call."""
 
     def __init__(self, resource: Transfers) -> None:
-        self.list = to_raw(resource.list)
-        self.create = to_raw(resource.create)
-        self.list_deprecated = to_raw(resource.list_deprecated)
-        self.create_deprecated = to_raw(resource.create_deprecated)
-        self.active = to_raw(resource.active)
-        self.active_deprecated = to_raw(resource.active_deprecated)
+        raw = Transfers(resource._api.raw)  # the same call loop, answering with the APIResponse
+        self.list = to_raw(raw.list)
+        self.create = to_raw(raw.create)
+        self.list_deprecated = to_raw(raw.list_deprecated)
+        self.create_deprecated = to_raw(raw.create_deprecated)
+        self.active = to_raw(raw.active)
+        self.active_deprecated = to_raw(raw.active_deprecated)
 
 
 class SyncResources:
@@ -3096,9 +3125,9 @@ class AsyncService:
     def __init__(self, api: AsyncAPI) -> None:
         self._api = api
 
-    @property
+    @functools.cached_property
     def with_raw_response(self) -> AsyncServiceWithRawResponse:
-        """The same methods, returning a :class:`~truex_ext.raw.RawResponse` (status, headers, ...)."""
+        """The same methods, returning an :class:`~truex_ext.APIResponse` (status, headers, ...)."""
         return AsyncServiceWithRawResponse(self)
 
     async def health(self, *, x_truex_version: ApiVersion | Unset = UNSET) -> Health:
@@ -3110,13 +3139,12 @@ class AsyncService:
         from truex_client.api.service import get_health
         from truex_client.models import HealthResponse
 
-        page = await self._api.call(
+        return await self._api.call(
             OPERATIONS["get_health"],
-            get_health.asyncio_detailed,
+            get_health.build_request_kwargs,
             {"x_truex_version": x_truex_version},
             HealthResponse,
         )
-        return page.data
 
     async def versions(self, *, x_truex_version: ApiVersion | Unset = UNSET) -> builtins.list[ApiVersionInfo]:
         """List supported API versions.
@@ -3127,21 +3155,21 @@ class AsyncService:
         from truex_client.api.service import list_versions
         from truex_client.models import ApiVersionList
 
-        page = await self._api.call(
+        return await self._api.call(
             OPERATIONS["list_versions"],
-            list_versions.asyncio_detailed,
+            list_versions.build_request_kwargs,
             {"x_truex_version": x_truex_version},
             ApiVersionList,
         )
-        return page.data
 
 
 class AsyncServiceWithRawResponse:
-    """Methods of :class:`AsyncService` that return the raw response with the parsed body."""
+    """Methods of :class:`AsyncService` that return the :class:`~truex_ext.APIResponse` of the call."""
 
     def __init__(self, resource: AsyncService) -> None:
-        self.health = to_async_raw(resource.health)
-        self.versions = to_async_raw(resource.versions)
+        raw = AsyncService(resource._api.raw)  # the same call loop, answering with the APIResponse
+        self.health = to_async_raw(raw.health)
+        self.versions = to_async_raw(raw.versions)
 
 
 class AsyncAssets:
@@ -3150,9 +3178,9 @@ class AsyncAssets:
     def __init__(self, api: AsyncAPI) -> None:
         self._api = api
 
-    @property
+    @functools.cached_property
     def with_raw_response(self) -> AsyncAssetsWithRawResponse:
-        """The same methods, returning a :class:`~truex_ext.raw.RawResponse` (status, headers, ...)."""
+        """The same methods, returning an :class:`~truex_ext.APIResponse` (status, headers, ...)."""
         return AsyncAssetsWithRawResponse(self)
 
     def list(
@@ -3175,7 +3203,7 @@ class AsyncAssets:
 
         return self._api.paginate(
             OPERATIONS["list_assets"],
-            list_assets.asyncio_detailed,
+            list_assets.build_request_kwargs,
             {"id": id, "name": name, "cursor": cursor, "size": size, "x_truex_version": x_truex_version},
             AssetList,
             Asset,
@@ -3204,7 +3232,7 @@ class AsyncAssets:
 
         return self._api.paginate(
             OPERATIONS["list_assets_deprecated"],
-            list_assets_deprecated.asyncio_detailed,
+            list_assets_deprecated.build_request_kwargs,
             {"id": id, "name": name, "cursor": cursor, "size": size, "x_truex_version": x_truex_version},
             AssetList,
             Asset,
@@ -3213,11 +3241,12 @@ class AsyncAssets:
 
 
 class AsyncAssetsWithRawResponse:
-    """Methods of :class:`AsyncAssets` that return the raw response with the parsed body."""
+    """Methods of :class:`AsyncAssets` that return the :class:`~truex_ext.APIResponse` of the call."""
 
     def __init__(self, resource: AsyncAssets) -> None:
-        self.list = to_async_raw_pages(resource.list)
-        self.list_deprecated = to_async_raw_pages(resource.list_deprecated)
+        raw = AsyncAssets(resource._api.raw)  # the same call loop, answering with the APIResponse
+        self.list = to_async_raw_pages(raw.list)
+        self.list_deprecated = to_async_raw_pages(raw.list_deprecated)
 
 
 class AsyncInstruments:
@@ -3226,9 +3255,9 @@ class AsyncInstruments:
     def __init__(self, api: AsyncAPI) -> None:
         self._api = api
 
-    @property
+    @functools.cached_property
     def with_raw_response(self) -> AsyncInstrumentsWithRawResponse:
-        """The same methods, returning a :class:`~truex_ext.raw.RawResponse` (status, headers, ...)."""
+        """The same methods, returning an :class:`~truex_ext.APIResponse` (status, headers, ...)."""
         return AsyncInstrumentsWithRawResponse(self)
 
     def list(
@@ -3251,7 +3280,7 @@ class AsyncInstruments:
 
         return self._api.paginate(
             OPERATIONS["list_instruments"],
-            list_instruments.asyncio_detailed,
+            list_instruments.build_request_kwargs,
             {"id": id, "symbol": symbol, "cursor": cursor, "size": size, "x_truex_version": x_truex_version},
             InstrumentList,
             Instrument,
@@ -3280,7 +3309,7 @@ class AsyncInstruments:
 
         return self._api.paginate(
             OPERATIONS["list_instruments_deprecated"],
-            list_instruments_deprecated.asyncio_detailed,
+            list_instruments_deprecated.build_request_kwargs,
             {"id": id, "symbol": symbol, "cursor": cursor, "size": size, "x_truex_version": x_truex_version},
             InstrumentList,
             Instrument,
@@ -3289,11 +3318,12 @@ class AsyncInstruments:
 
 
 class AsyncInstrumentsWithRawResponse:
-    """Methods of :class:`AsyncInstruments` that return the raw response with the parsed body."""
+    """Methods of :class:`AsyncInstruments` that return the :class:`~truex_ext.APIResponse` of the call."""
 
     def __init__(self, resource: AsyncInstruments) -> None:
-        self.list = to_async_raw_pages(resource.list)
-        self.list_deprecated = to_async_raw_pages(resource.list_deprecated)
+        raw = AsyncInstruments(resource._api.raw)  # the same call loop, answering with the APIResponse
+        self.list = to_async_raw_pages(raw.list)
+        self.list_deprecated = to_async_raw_pages(raw.list_deprecated)
 
 
 class AsyncMarketData:
@@ -3302,9 +3332,9 @@ class AsyncMarketData:
     def __init__(self, api: AsyncAPI) -> None:
         self._api = api
 
-    @property
+    @functools.cached_property
     def with_raw_response(self) -> AsyncMarketDataWithRawResponse:
-        """The same methods, returning a :class:`~truex_ext.raw.RawResponse` (status, headers, ...)."""
+        """The same methods, returning an :class:`~truex_ext.APIResponse` (status, headers, ...)."""
         return AsyncMarketDataWithRawResponse(self)
 
     def quotes(
@@ -3326,7 +3356,7 @@ class AsyncMarketData:
 
         return self._api.paginate(
             OPERATIONS["list_market_quotes"],
-            list_market_quotes.asyncio_detailed,
+            list_market_quotes.build_request_kwargs,
             {
                 "instrument_id": instrument_id,
                 "cursor": cursor,
@@ -3351,16 +3381,15 @@ class AsyncMarketData:
         from truex_client.api.market_data import get_vwap_quote_deprecated
         from truex_client.models import VwapQuoteRequest, VwapQuoteResponse
 
-        page = await self._api.call(
+        return await self._api.call(
             OPERATIONS["get_vwap_quote_deprecated"],
-            get_vwap_quote_deprecated.asyncio_detailed,
+            get_vwap_quote_deprecated.build_request_kwargs,
             {
                 "body": VwapQuoteRequest(qty=qty, instrument_id=instrument_id),
                 "x_truex_version": x_truex_version,
             },
             VwapQuoteResponse,
         )
-        return page.data
 
     async def compute_quote(
         self,
@@ -3379,9 +3408,9 @@ class AsyncMarketData:
         from truex_client.api.market_data import compute_market_quote
         from truex_client.models import ComputeQuoteRequest, ComputeQuoteResponse
 
-        page = await self._api.call(
+        return await self._api.call(
             OPERATIONS["compute_market_quote"],
-            compute_market_quote.asyncio_detailed,
+            compute_market_quote.build_request_kwargs,
             {
                 "body": ComputeQuoteRequest(
                     qty=qty, instrument_id=instrument_id, side=side, qty_unit=qty_unit
@@ -3390,7 +3419,6 @@ class AsyncMarketData:
             },
             ComputeQuoteResponse,
         )
-        return page.data
 
     def trades(
         self,
@@ -3411,7 +3439,7 @@ class AsyncMarketData:
 
         return self._api.paginate(
             OPERATIONS["list_market_trades"],
-            list_market_trades.asyncio_detailed,
+            list_market_trades.build_request_kwargs,
             {
                 "instrument_id": instrument_id,
                 "cursor": cursor,
@@ -3425,13 +3453,14 @@ class AsyncMarketData:
 
 
 class AsyncMarketDataWithRawResponse:
-    """Methods of :class:`AsyncMarketData` that return the raw response with the parsed body."""
+    """Methods of :class:`AsyncMarketData` that return the :class:`~truex_ext.APIResponse` of the call."""
 
     def __init__(self, resource: AsyncMarketData) -> None:
-        self.quotes = to_async_raw_pages(resource.quotes)
-        self.vwap_quote_deprecated = to_async_raw(resource.vwap_quote_deprecated)
-        self.compute_quote = to_async_raw(resource.compute_quote)
-        self.trades = to_async_raw_pages(resource.trades)
+        raw = AsyncMarketData(resource._api.raw)  # the same call loop, answering with the APIResponse
+        self.quotes = to_async_raw_pages(raw.quotes)
+        self.vwap_quote_deprecated = to_async_raw(raw.vwap_quote_deprecated)
+        self.compute_quote = to_async_raw(raw.compute_quote)
+        self.trades = to_async_raw_pages(raw.trades)
 
 
 class AsyncClients:
@@ -3440,9 +3469,9 @@ class AsyncClients:
     def __init__(self, api: AsyncAPI) -> None:
         self._api = api
 
-    @property
+    @functools.cached_property
     def with_raw_response(self) -> AsyncClientsWithRawResponse:
-        """The same methods, returning a :class:`~truex_ext.raw.RawResponse` (status, headers, ...)."""
+        """The same methods, returning an :class:`~truex_ext.APIResponse` (status, headers, ...)."""
         return AsyncClientsWithRawResponse(self)
 
     def list(
@@ -3465,7 +3494,7 @@ class AsyncClients:
 
         return self._api.paginate(
             OPERATIONS["list_clients"],
-            list_clients.asyncio_detailed,
+            list_clients.build_request_kwargs,
             {
                 "id": id,
                 "mnemonic": mnemonic,
@@ -3489,13 +3518,12 @@ class AsyncClients:
         from truex_client.api.clients import update_client
         from truex_client.models import ClientResponse, ClientUpdateRequest
 
-        page = await self._api.call(
+        return await self._api.call(
             OPERATIONS["update_client"],
-            update_client.asyncio_detailed,
+            update_client.build_request_kwargs,
             {"body": ClientUpdateRequest(id=id, info=info), "x_truex_version": x_truex_version},
             ClientResponse,
         )
-        return page.data
 
     def list_deprecated(
         self,
@@ -3519,7 +3547,7 @@ class AsyncClients:
 
         return self._api.paginate(
             OPERATIONS["list_clients_deprecated"],
-            list_clients_deprecated.asyncio_detailed,
+            list_clients_deprecated.build_request_kwargs,
             {
                 "id": id,
                 "mnemonic": mnemonic,
@@ -3545,23 +3573,23 @@ class AsyncClients:
         from truex_client.api.clients import update_client_deprecated
         from truex_client.models import ClientResponse, ClientUpdateRequest
 
-        page = await self._api.call(
+        return await self._api.call(
             OPERATIONS["update_client_deprecated"],
-            update_client_deprecated.asyncio_detailed,
+            update_client_deprecated.build_request_kwargs,
             {"body": ClientUpdateRequest(id=id, info=info), "x_truex_version": x_truex_version},
             ClientResponse,
         )
-        return page.data
 
 
 class AsyncClientsWithRawResponse:
-    """Methods of :class:`AsyncClients` that return the raw response with the parsed body."""
+    """Methods of :class:`AsyncClients` that return the :class:`~truex_ext.APIResponse` of the call."""
 
     def __init__(self, resource: AsyncClients) -> None:
-        self.list = to_async_raw_pages(resource.list)
-        self.update = to_async_raw(resource.update)
-        self.list_deprecated = to_async_raw_pages(resource.list_deprecated)
-        self.update_deprecated = to_async_raw(resource.update_deprecated)
+        raw = AsyncClients(resource._api.raw)  # the same call loop, answering with the APIResponse
+        self.list = to_async_raw_pages(raw.list)
+        self.update = to_async_raw(raw.update)
+        self.list_deprecated = to_async_raw_pages(raw.list_deprecated)
+        self.update_deprecated = to_async_raw(raw.update_deprecated)
 
 
 class AsyncOrders:
@@ -3570,9 +3598,9 @@ class AsyncOrders:
     def __init__(self, api: AsyncAPI) -> None:
         self._api = api
 
-    @property
+    @functools.cached_property
     def with_raw_response(self) -> AsyncOrdersWithRawResponse:
-        """The same methods, returning a :class:`~truex_ext.raw.RawResponse` (status, headers, ...)."""
+        """The same methods, returning an :class:`~truex_ext.APIResponse` (status, headers, ...)."""
         return AsyncOrdersWithRawResponse(self)
 
     async def create(
@@ -3590,16 +3618,15 @@ class AsyncOrders:
         from truex_client.api.orders import create_order
         from truex_client.models import OrderCreateRequest, OrderResponse
 
-        page = await self._api.call(
+        return await self._api.call(
             OPERATIONS["create_order"],
-            create_order.asyncio_detailed,
+            create_order.build_request_kwargs,
             {
                 "body": OrderCreateRequest(external_id=self._api.idempotency_key(external_id), info=info),
                 "x_truex_version": x_truex_version,
             },
             OrderResponse,
         )
-        return page.data
 
     async def modify(
         self,
@@ -3617,16 +3644,15 @@ class AsyncOrders:
         from truex_client.api.orders import modify_order
         from truex_client.models import OrderModifyRequest, OrderResponse
 
-        page = await self._api.call(
+        return await self._api.call(
             OPERATIONS["modify_order"],
-            modify_order.asyncio_detailed,
+            modify_order.build_request_kwargs,
             {
                 "body": OrderModifyRequest(info=info, id=id, external_id=external_id),
                 "x_truex_version": x_truex_version,
             },
             OrderResponse,
         )
-        return page.data
 
     def list_deprecated(
         self,
@@ -3650,7 +3676,7 @@ class AsyncOrders:
 
         return self._api.paginate(
             OPERATIONS["list_orders_deprecated"],
-            list_orders_deprecated.asyncio_detailed,
+            list_orders_deprecated.build_request_kwargs,
             {
                 "query": query,
                 "skip": skip,
@@ -3680,16 +3706,15 @@ class AsyncOrders:
         from truex_client.api.orders import create_order_deprecated
         from truex_client.models import OrderCreateRequest, OrderResponse
 
-        page = await self._api.call(
+        return await self._api.call(
             OPERATIONS["create_order_deprecated"],
-            create_order_deprecated.asyncio_detailed,
+            create_order_deprecated.build_request_kwargs,
             {
                 "body": OrderCreateRequest(external_id=self._api.idempotency_key(external_id), info=info),
                 "x_truex_version": x_truex_version,
             },
             OrderResponse,
         )
-        return page.data
 
     async def modify_deprecated(
         self,
@@ -3709,16 +3734,15 @@ class AsyncOrders:
         from truex_client.api.orders import modify_order_deprecated
         from truex_client.models import OrderModifyRequest, OrderResponse
 
-        page = await self._api.call(
+        return await self._api.call(
             OPERATIONS["modify_order_deprecated"],
-            modify_order_deprecated.asyncio_detailed,
+            modify_order_deprecated.build_request_kwargs,
             {
                 "body": OrderModifyRequest(info=info, id=id, external_id=external_id),
                 "x_truex_version": x_truex_version,
             },
             OrderResponse,
         )
-        return page.data
 
     def list(
         self,
@@ -3740,7 +3764,7 @@ class AsyncOrders:
 
         return self._api.paginate(
             OPERATIONS["list_orders"],
-            list_orders.asyncio_detailed,
+            list_orders.build_request_kwargs,
             {
                 "query": query,
                 "skip": skip,
@@ -3764,13 +3788,12 @@ class AsyncOrders:
         from truex_client.api.orders import cancel_order
         from truex_client.models import OrderResponse
 
-        page = await self._api.call(
+        return await self._api.call(
             OPERATIONS["cancel_order"],
-            cancel_order.asyncio_detailed,
+            cancel_order.build_request_kwargs,
             {"ref_id": ref_id, "id_type": id_type, "x_truex_version": x_truex_version},
             OrderResponse,
         )
-        return page.data
 
     async def cancel_deprecated(
         self, *, ref_id: str, id_type: IdType | Unset = UNSET, x_truex_version: ApiVersion | Unset = UNSET
@@ -3785,13 +3808,12 @@ class AsyncOrders:
         from truex_client.api.orders import cancel_order_deprecated
         from truex_client.models import OrderResponse
 
-        page = await self._api.call(
+        return await self._api.call(
             OPERATIONS["cancel_order_deprecated"],
-            cancel_order_deprecated.asyncio_detailed,
+            cancel_order_deprecated.build_request_kwargs,
             {"ref_id": ref_id, "id_type": id_type, "x_truex_version": x_truex_version},
             OrderResponse,
         )
-        return page.data
 
     def active(
         self,
@@ -3812,7 +3834,7 @@ class AsyncOrders:
 
         return self._api.paginate(
             OPERATIONS["list_active_orders"],
-            list_active_orders.asyncio_detailed,
+            list_active_orders.build_request_kwargs,
             {"id": id, "cursor": cursor, "size": size, "x_truex_version": x_truex_version},
             OrderList,
             Order,
@@ -3840,7 +3862,7 @@ class AsyncOrders:
 
         return self._api.paginate(
             OPERATIONS["list_active_orders_deprecated"],
-            list_active_orders_deprecated.asyncio_detailed,
+            list_active_orders_deprecated.build_request_kwargs,
             {"id": id, "cursor": cursor, "size": size, "x_truex_version": x_truex_version},
             OrderList,
             Order,
@@ -3858,13 +3880,12 @@ class AsyncOrders:
         from truex_client.api.orders import get_order_status
         from truex_client.models import OrderList
 
-        page = await self._api.call(
+        return await self._api.call(
             OPERATIONS["get_order_status"],
-            get_order_status.asyncio_detailed,
+            get_order_status.build_request_kwargs,
             {"ref_id": ref_id, "id_type": id_type, "x_truex_version": x_truex_version},
             OrderList,
         )
-        return page.data
 
     async def status_deprecated(
         self, *, ref_id: str, id_type: IdType | Unset = UNSET, x_truex_version: ApiVersion | Unset = UNSET
@@ -3879,13 +3900,12 @@ class AsyncOrders:
         from truex_client.api.orders import get_order_status_deprecated
         from truex_client.models import OrderList
 
-        page = await self._api.call(
+        return await self._api.call(
             OPERATIONS["get_order_status_deprecated"],
-            get_order_status_deprecated.asyncio_detailed,
+            get_order_status_deprecated.build_request_kwargs,
             {"ref_id": ref_id, "id_type": id_type, "x_truex_version": x_truex_version},
             OrderList,
         )
-        return page.data
 
     def trades(
         self,
@@ -3907,7 +3927,7 @@ class AsyncOrders:
 
         return self._api.paginate(
             OPERATIONS["list_order_trades"],
-            list_order_trades.asyncio_detailed,
+            list_order_trades.build_request_kwargs,
             {
                 "timestamp": timestamp,
                 "skip": skip,
@@ -3942,7 +3962,7 @@ class AsyncOrders:
 
         return self._api.paginate(
             OPERATIONS["list_order_trades_deprecated"],
-            list_order_trades_deprecated.asyncio_detailed,
+            list_order_trades_deprecated.build_request_kwargs,
             {
                 "timestamp": timestamp,
                 "skip": skip,
@@ -3957,23 +3977,24 @@ class AsyncOrders:
 
 
 class AsyncOrdersWithRawResponse:
-    """Methods of :class:`AsyncOrders` that return the raw response with the parsed body."""
+    """Methods of :class:`AsyncOrders` that return the :class:`~truex_ext.APIResponse` of the call."""
 
     def __init__(self, resource: AsyncOrders) -> None:
-        self.create = to_async_raw(resource.create)
-        self.modify = to_async_raw(resource.modify)
-        self.list_deprecated = to_async_raw_pages(resource.list_deprecated)
-        self.create_deprecated = to_async_raw(resource.create_deprecated)
-        self.modify_deprecated = to_async_raw(resource.modify_deprecated)
-        self.list = to_async_raw_pages(resource.list)
-        self.cancel = to_async_raw(resource.cancel)
-        self.cancel_deprecated = to_async_raw(resource.cancel_deprecated)
-        self.active = to_async_raw_pages(resource.active)
-        self.active_deprecated = to_async_raw_pages(resource.active_deprecated)
-        self.status = to_async_raw(resource.status)
-        self.status_deprecated = to_async_raw(resource.status_deprecated)
-        self.trades = to_async_raw_pages(resource.trades)
-        self.trades_deprecated = to_async_raw_pages(resource.trades_deprecated)
+        raw = AsyncOrders(resource._api.raw)  # the same call loop, answering with the APIResponse
+        self.create = to_async_raw(raw.create)
+        self.modify = to_async_raw(raw.modify)
+        self.list_deprecated = to_async_raw_pages(raw.list_deprecated)
+        self.create_deprecated = to_async_raw(raw.create_deprecated)
+        self.modify_deprecated = to_async_raw(raw.modify_deprecated)
+        self.list = to_async_raw_pages(raw.list)
+        self.cancel = to_async_raw(raw.cancel)
+        self.cancel_deprecated = to_async_raw(raw.cancel_deprecated)
+        self.active = to_async_raw_pages(raw.active)
+        self.active_deprecated = to_async_raw_pages(raw.active_deprecated)
+        self.status = to_async_raw(raw.status)
+        self.status_deprecated = to_async_raw(raw.status_deprecated)
+        self.trades = to_async_raw_pages(raw.trades)
+        self.trades_deprecated = to_async_raw_pages(raw.trades_deprecated)
 
 
 class AsyncBalances:
@@ -3982,9 +4003,9 @@ class AsyncBalances:
     def __init__(self, api: AsyncAPI) -> None:
         self._api = api
 
-    @property
+    @functools.cached_property
     def with_raw_response(self) -> AsyncBalancesWithRawResponse:
-        """The same methods, returning a :class:`~truex_ext.raw.RawResponse` (status, headers, ...)."""
+        """The same methods, returning an :class:`~truex_ext.APIResponse` (status, headers, ...)."""
         return AsyncBalancesWithRawResponse(self)
 
     def list(
@@ -4008,7 +4029,7 @@ class AsyncBalances:
 
         return self._api.paginate(
             OPERATIONS["list_balances"],
-            list_balances.asyncio_detailed,
+            list_balances.build_request_kwargs,
             {
                 "asset_id": asset_id,
                 "asset_name": asset_name,
@@ -4045,7 +4066,7 @@ class AsyncBalances:
 
         return self._api.paginate(
             OPERATIONS["list_balances_deprecated"],
-            list_balances_deprecated.asyncio_detailed,
+            list_balances_deprecated.build_request_kwargs,
             {
                 "asset_id": asset_id,
                 "asset_name": asset_name,
@@ -4061,11 +4082,12 @@ class AsyncBalances:
 
 
 class AsyncBalancesWithRawResponse:
-    """Methods of :class:`AsyncBalances` that return the raw response with the parsed body."""
+    """Methods of :class:`AsyncBalances` that return the :class:`~truex_ext.APIResponse` of the call."""
 
     def __init__(self, resource: AsyncBalances) -> None:
-        self.list = to_async_raw_pages(resource.list)
-        self.list_deprecated = to_async_raw_pages(resource.list_deprecated)
+        raw = AsyncBalances(resource._api.raw)  # the same call loop, answering with the APIResponse
+        self.list = to_async_raw_pages(raw.list)
+        self.list_deprecated = to_async_raw_pages(raw.list_deprecated)
 
 
 class AsyncTransfers:
@@ -4074,9 +4096,9 @@ class AsyncTransfers:
     def __init__(self, api: AsyncAPI) -> None:
         self._api = api
 
-    @property
+    @functools.cached_property
     def with_raw_response(self) -> AsyncTransfersWithRawResponse:
-        """The same methods, returning a :class:`~truex_ext.raw.RawResponse` (status, headers, ...)."""
+        """The same methods, returning an :class:`~truex_ext.APIResponse` (status, headers, ...)."""
         return AsyncTransfersWithRawResponse(self)
 
     def list(
@@ -4099,7 +4121,7 @@ class AsyncTransfers:
 
         return self._api.paginate(
             OPERATIONS["list_transfers"],
-            list_transfers.asyncio_detailed,
+            list_transfers.build_request_kwargs,
             {
                 "timestamp": timestamp,
                 "skip": skip,
@@ -4121,13 +4143,12 @@ class AsyncTransfers:
         from truex_client.api.transfers import create_transfer
         from truex_client.models import TransferCreateRequest, TransferResponse
 
-        page = await self._api.call(
+        return await self._api.call(
             OPERATIONS["create_transfer"],
-            create_transfer.asyncio_detailed,
+            create_transfer.build_request_kwargs,
             {"body": TransferCreateRequest(request=request), "x_truex_version": x_truex_version},
             TransferResponse,
         )
-        return page.data
 
     def list_deprecated(
         self,
@@ -4151,7 +4172,7 @@ class AsyncTransfers:
 
         return self._api.paginate(
             OPERATIONS["list_transfers_deprecated"],
-            list_transfers_deprecated.asyncio_detailed,
+            list_transfers_deprecated.build_request_kwargs,
             {
                 "timestamp": timestamp,
                 "skip": skip,
@@ -4177,13 +4198,12 @@ class AsyncTransfers:
         from truex_client.api.transfers import create_transfer_deprecated
         from truex_client.models import TransferCreateRequest, TransferResponse
 
-        page = await self._api.call(
+        return await self._api.call(
             OPERATIONS["create_transfer_deprecated"],
-            create_transfer_deprecated.asyncio_detailed,
+            create_transfer_deprecated.build_request_kwargs,
             {"body": TransferCreateRequest(request=request), "x_truex_version": x_truex_version},
             TransferResponse,
         )
-        return page.data
 
     def active(
         self,
@@ -4204,7 +4224,7 @@ class AsyncTransfers:
 
         return self._api.paginate(
             OPERATIONS["list_active_transfers"],
-            list_active_transfers.asyncio_detailed,
+            list_active_transfers.build_request_kwargs,
             {"transfer_id": transfer_id, "cursor": cursor, "size": size, "x_truex_version": x_truex_version},
             TransferList,
             Transfer,
@@ -4232,7 +4252,7 @@ class AsyncTransfers:
 
         return self._api.paginate(
             OPERATIONS["list_active_transfers_deprecated"],
-            list_active_transfers_deprecated.asyncio_detailed,
+            list_active_transfers_deprecated.build_request_kwargs,
             {"transfer_id": transfer_id, "cursor": cursor, "size": size, "x_truex_version": x_truex_version},
             TransferList,
             Transfer,
@@ -4241,15 +4261,16 @@ class AsyncTransfers:
 
 
 class AsyncTransfersWithRawResponse:
-    """Methods of :class:`AsyncTransfers` that return the raw response with the parsed body."""
+    """Methods of :class:`AsyncTransfers` that return the :class:`~truex_ext.APIResponse` of the call."""
 
     def __init__(self, resource: AsyncTransfers) -> None:
-        self.list = to_async_raw_pages(resource.list)
-        self.create = to_async_raw(resource.create)
-        self.list_deprecated = to_async_raw_pages(resource.list_deprecated)
-        self.create_deprecated = to_async_raw(resource.create_deprecated)
-        self.active = to_async_raw_pages(resource.active)
-        self.active_deprecated = to_async_raw_pages(resource.active_deprecated)
+        raw = AsyncTransfers(resource._api.raw)  # the same call loop, answering with the APIResponse
+        self.list = to_async_raw_pages(raw.list)
+        self.create = to_async_raw(raw.create)
+        self.list_deprecated = to_async_raw_pages(raw.list_deprecated)
+        self.create_deprecated = to_async_raw(raw.create_deprecated)
+        self.active = to_async_raw_pages(raw.active)
+        self.active_deprecated = to_async_raw_pages(raw.active_deprecated)
 
 
 class AsyncResources:

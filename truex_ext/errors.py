@@ -388,6 +388,16 @@ def _skew_hint(offset: float | None) -> str:
     )
 
 
+class ResponseTooLargeError(APIError):
+    """The response body is larger than the client's ``max_response_bytes`` (nothing of it is kept)."""
+
+    def __init__(
+        self, message: str, *, limit: int, method: str | None = None, url: str | None = None
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+        self.limit = limit
+
+
 class APIResponseValidationError(APIError):
     """A 2xx response whose body does not parse as the spec says (nothing is returned half-parsed)."""
 
