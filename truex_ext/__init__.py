@@ -14,6 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._base_client import DEFAULT_MAX_RESPONSE_BYTES
     from ._response import APIResponse, RawResponse
     from .auth import Credentials, sign
     from .client import PROD_URL, SANDBOX_URL, UAT_URL, AsyncTruex, Truex, __version__
@@ -87,6 +88,7 @@ _LAZY = {
     "JwtAuth": "jwt_auth",
     "JwtKey": "jwt_key",
     **dict.fromkeys(("APIResponse", "RawResponse"), "_response"),
+    "DEFAULT_MAX_RESPONSE_BYTES": "_base_client",
     "RetryPolicy": "retries",
     "aiohttp_transport": "transport",
     **dict.fromkeys(("DEFAULT_VERSION", "SUPPORTED_VERSIONS"), "versions"),
@@ -107,6 +109,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_VERSION",
     "PROD_URL",
     "SANDBOX_URL",

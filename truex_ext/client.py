@@ -268,6 +268,9 @@ class Truex(SyncResources, _ClientBase):
     ``TRUEX_API_VERSION`` (default ``v2026_01_23``). A base URL with no API base path (``/v1/cefi`` or the
     legacy ``/api/v1``) means ``/v1/cefi``.
     Without credentials only the public operations (service, assets, instruments, market data) work.
+    ``timeout`` bounds each attempt's whole response, body included (and each network read), within the
+    retry policy's ``total_deadline`` across retries; ``max_response_bytes`` (default
+    :data:`~truex_ext.DEFAULT_MAX_RESPONSE_BYTES`, 64 MiB) caps a body (:class:`~truex_ext.ResponseTooLargeError`).
     JWT bearer auth instead of HMAC: ``jwt_key=`` (a :class:`~truex_ext.JwtKey` or a key file path) or
     ``TRUEX_JWT_KEY_FILE``, ``auth_url=`` / ``TRUEX_AUTH_URL`` (default: see ``jwt_config.default_auth_url``),
     ``auth="hmac"|"jwt"`` / ``TRUEX_AUTH`` when both are configured; ``auth_transport=`` for the Auth API.
