@@ -199,8 +199,7 @@ class BaseAPI(Generic[HttpT]):
     def prepare(self, op: Operation, kwargs: dict[str, Any]) -> None:
         if not op.public and self.config.credentials is None and self.config.jwt is None:
             raise CredentialsRequiredError(
-                f"{op.id} needs credentials: pass api_key/api_secret/client_id or set TRUEX_API_KEY, "
-                "TRUEX_API_SECRET and TRUEX_CLIENT_ID"
+                "TRUEX_API_KEY", "TRUEX_API_SECRET", context=f"{op.id} needs credentials"
             )
         validate_request(op, kwargs)
         if op.deprecated:

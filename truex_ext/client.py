@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 from truex_ext import Truex
-from truex_client.models import NewOrderInfo, OrderType, Side
+from truex_ext.types import NewOrderInfo, OrderType, Side
 
 with Truex() as client:                      # TRUEX_API_KEY, TRUEX_API_SECRET, TRUEX_CLIENT_ID, ...
     for instrument in client.instruments.list():
@@ -28,6 +28,7 @@ from ._base_client import DEFAULT_MAX_RESPONSE_BYTES, AsyncAPI, ClientConfig, Sy
 from ._resources import AsyncResources, SyncResources
 from .auth import ClockSkew, Credentials, HmacAuth
 from .endpoints import Endpoint, environment_url, parse_base_url
+from .errors import CredentialsRequiredError
 from .jwt_config import choose_auth
 from .retries import RetryPolicy
 from .transport import SharedTransport
@@ -74,9 +75,8 @@ def _config(
     credentials = None
     if key and secret:
         credentials = Credentials(api_key=key, secret=secret, client_id=cid)
-    elif key or secret:
-        missing = "api_secret (TRUEX_API_SECRET)" if key else "api_key (TRUEX_API_KEY)"
-        raise ValueError(f"credentials: {missing} is missing; give both or neither")
+    elif key or secret:  # half a key pair: give both or neither
+        raise CredentialsRequiredError("TRUEX_API_SECRET" if key else "TRUEX_API_KEY")
     endpoint = _endpoint(base_url, environment, environ)
     credentials, jwt = choose_auth(
         credentials,
