@@ -154,6 +154,7 @@ class BaseAPI(Generic[HttpT]):
         self._rand = rand
         self._raw = False
         self._raw_twin: Any = None
+        self._prefixes: dict[str, tuple[str, dict[str, Any]]] = {}  # base -> (its URL, the timeouts)
 
     @property
     def raw(self) -> Any:
@@ -210,6 +211,29 @@ class BaseAPI(Generic[HttpT]):
                 op.successor,
                 stacklevel=_caller_stacklevel(),
             )
+
+    # --- 2. build ------------------------------------------------------------------------------------
+    def build(self, base: str, http: HttpT, request_kwargs: dict[str, Any]) -> httpx.Request:
+        """The ``httpx.Request`` of the generated builder's arguments, under ``http``'s base URL and headers.
+
+        What ``http.build_request`` does, at half its cost (the URL is parsed once, not three times); the
+        API sets no cookies, so there are none to merge.
+        """
+        prefix = self._prefixes.get(base)
+        if prefix is None:
+            prefix = self._prefixes[base] = (str(http.base_url).rstrip("/"), http.timeout.as_dict())
+        headers = http.headers.copy()
+        extra = request_kwargs.get("headers")
+        if extra:
+            headers.update(extra)
+        return httpx.Request(
+            request_kwargs["method"],
+            prefix[0] + request_kwargs["url"],
+            params=request_kwargs.get("params"),
+            headers=headers,
+            json=request_kwargs.get("json"),
+            extensions={"timeout": prefix[1]},
+        )
 
     # --- 3. the attempt's deadline and the body ----------------------------------------------------
     def deadline(self, request: httpx.Request, started: float, now: float) -> float | None:
@@ -424,13 +448,14 @@ class SyncAPI(BaseAPI[httpx.Client]):
         self, op: Operation, request_kwargs: dict[str, Any], model: type[Envelope[D]]
     ) -> APIResponse[Envelope[D]]:
         """Send one call (its attempts), answer its parsed response."""
-        http = self.http(self.base_for(op))
+        base = self.base_for(op)
+        http = self.http(base)
         started = self._monotonic()
         attempt = 0
         renewed = False
         while True:
             attempt_started = self._monotonic()
-            request = http.build_request(**request_kwargs)  # each attempt its own request, signed afresh
+            request = self.build(base, http, request_kwargs)  # each attempt its own request, signed afresh
             deadline = self.deadline(request, started, attempt_started)
             try:
                 response, content = self.send(op, http, request, deadline)
@@ -533,13 +558,14 @@ class AsyncAPI(BaseAPI[httpx.AsyncClient]):
         self, op: Operation, request_kwargs: dict[str, Any], model: type[Envelope[D]]
     ) -> APIResponse[Envelope[D]]:
         """Send one call (its attempts), answer its parsed response."""
-        http = self.http(self.base_for(op))
+        base = self.base_for(op)
+        http = self.http(base)
         started = self._monotonic()
         attempt = 0
         renewed = False
         while True:
             attempt_started = self._monotonic()
-            request = http.build_request(**request_kwargs)  # each attempt its own request, signed afresh
+            request = self.build(base, http, request_kwargs)  # each attempt its own request, signed afresh
             deadline = self.deadline(request, started, attempt_started)
             try:
                 response, content = await self.send(op, http, request, deadline)
