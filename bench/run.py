@@ -547,8 +547,8 @@ def bench_client_only(res: Results) -> None:
     from truex_client.models import OrderList
     from truex_ext import Truex
     from truex_ext._base_client import SyncAPI
-    from truex_ext._resources import OPERATIONS
     from truex_ext.auth import Credentials, HmacAuth
+    from truex_ext.resources import OPERATIONS
 
     alice = _keys()["ALICE"]
     base = "http://bench.invalid"

@@ -3,10 +3,10 @@
 Deterministic: the generator and ruff are pinned (pyproject ``dev`` extra), ruff runs with ``--no-cache``
 and the output is written to a temporary directory first and then swapped in whole.
 
-It also emits ``truex_ext/_resources.py``, the typed facade methods, and ``truex_ext/types.py``, the models
+It also emits ``truex_ext/resources/``, the typed facade methods per tag, and ``truex_ext/types.py``, the models
 re-exported under the one import root (see scripts/resources_codegen.py).
 
-    python scripts/generate.py            # (re)write generated/truex_client and truex_ext/_resources.py
+    python scripts/generate.py            # (re)write generated/truex_client, truex_ext/resources/, types.py
     python scripts/generate.py --check    # exit 1 with a diff when either is stale
 """
 
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi" / "truex.yaml"
 CONFIG = ROOT / "openapi" / "generator.yaml"
 TEMPLATES = ROOT / "openapi" / "templates"
-RESOURCES = ROOT / "truex_ext" / "_resources.py"
+RESOURCES = ROOT / "truex_ext" / "resources"
 TYPES = ROOT / "truex_ext" / "types.py"
 TARGET = ROOT / "generated" / "truex_client"
 PACKAGE = "truex_client"
@@ -80,14 +80,15 @@ def run_generator(output: Path) -> None:
     shutil.copyfile(TEMPLATES / "open_enums.py", output / f"{codegen_patches.OPEN_ENUM_MODULE}.py")
 
 
-def render_resources(package: Path) -> str:
-    """truex_ext/_resources.py for the freshly generated package, formatted by the repo's ruff config."""
+def render_resources(package: Path) -> dict[Path, str]:
+    """truex_ext/resources/*.py for the freshly generated package, formatted by the repo's ruff config."""
     import yaml
 
     spec = yaml.safe_load(SPEC.read_text())
     config = yaml.safe_load(CONFIG.read_text())
     overrides = {k: v["class_name"] for k, v in (config.get("class_overrides") or {}).items()}
-    return _formatted(resources_codegen.render(spec, package, overrides), RESOURCES)
+    files = resources_codegen.render(spec, package, overrides)
+    return {RESOURCES / name: _formatted(text, RESOURCES / name) for name, text in files.items()}
 
 
 def render_types(package: Path) -> str:
@@ -139,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="truex-gen-") as tmp:
         fresh = Path(tmp) / PACKAGE
         run_generator(fresh)
-        emitted = {RESOURCES: render_resources(fresh), TYPES: render_types(fresh)}
+        emitted = {**render_resources(fresh), TYPES: render_types(fresh)}
+        # A file the generator used to write and no longer does (a tag gone) is stale too.
+        stale = [p for p in sorted(RESOURCES.glob("*.py")) if p not in emitted]
         if args.check:
             diff = tree_diff(fresh, TARGET)
             for path, text in emitted.items():
@@ -148,10 +151,11 @@ def main(argv: list[str] | None = None) -> int:
                 diff += difflib.unified_diff(
                     current.splitlines(keepends=True), text.splitlines(keepends=True), name, f"spec/{name}"
                 )
+            diff += [f"stale: {p.relative_to(ROOT)}\n" for p in stale]
             if diff:
                 sys.stdout.writelines(diff)
                 print(
-                    f"\ncheck-generated: generated/{PACKAGE}, truex_ext/_resources.py or truex_ext/types.py "
+                    f"\ncheck-generated: generated/{PACKAGE}, truex_ext/resources/ or truex_ext/types.py "
                     "differs from what "
                     "openapi/ produces; "
                     "run `make generate` (never hand-edit generated/).",
@@ -165,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copytree(fresh, staging)
         shutil.rmtree(TARGET, ignore_errors=True)
         staging.rename(TARGET)
+        RESOURCES.mkdir(exist_ok=True)
+        for path in stale:
+            path.unlink()
         for path, text in emitted.items():
             path.write_text(text)
     print(f"generate: wrote generated/{PACKAGE} ({len(_files(TARGET))} files)")

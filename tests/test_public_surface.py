@@ -134,3 +134,21 @@ def test_the_skew_hint_names_the_client_option() -> None:
         401, {}, b'{"title": "Unauthorized", "detail": "stale timestamp"}', "GET", "/p", skew_offset=20.0
     )
     assert "Truex(..., correct_clock_skew=True)" in str(err)
+
+
+def test_a_tag_module_is_imported_on_first_use_of_its_resource() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from truex_ext import Truex\n"
+        "client = Truex(environ={})\n"
+        "assert 'truex_ext.resources.orders' not in sys.modules, 'imported up front'\n"
+        "assert client.orders is client.orders\n"
+        "assert 'truex_ext.resources.orders' in sys.modules\n"
+        "assert 'truex_ext.resources.transfers' not in sys.modules\n"
+        "from truex_ext.resources import OPERATIONS\n"
+        "assert len(OPERATIONS) == 36 and 'create_order' in OPERATIONS\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

@@ -25,11 +25,11 @@ import httpx
 
 from . import logs
 from ._base_client import DEFAULT_MAX_RESPONSE_BYTES, AsyncAPI, ClientConfig, SyncAPI
-from ._resources import AsyncResources, SyncResources
 from .auth import ClockSkew, Credentials, HmacAuth
 from .endpoints import Endpoint, environment_url, parse_base_url
 from .errors import CredentialsRequiredError
 from .jwt_config import choose_auth
+from .resources import AsyncResources, SyncResources
 from .retries import RetryPolicy
 from .transport import SharedTransport
 from .versions import HEADER, resolve_version

@@ -10,7 +10,7 @@ import attrs
 
 @attrs.frozen(slots=True)
 class Operation:
-    """One operation of ``openapi/truex.yaml``; instances live in ``truex_ext._resources.OPERATIONS``."""
+    """One operation of ``openapi/truex.yaml``; instances live in ``truex_ext.resources.OPERATIONS``."""
 
     id: str
     method: str

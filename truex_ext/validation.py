@@ -223,7 +223,7 @@ _valid_scalars: set[tuple[str, str, type, object]] = set()
 def validate_request(op: Operation, kwargs: Mapping[str, Any]) -> None:
     """Check the keyword arguments of a generated ``*_detailed`` call for ``op``.
 
-    >>> from truex_ext._resources import OPERATIONS
+    >>> from truex_ext.resources import OPERATIONS
     >>> validate_request(OPERATIONS["list_balances"], {"client_id": "0"})
     Traceback (most recent call last):
     truex_ext.errors.InvalidParameterError: client_id: must match pattern ^[1-9][0-9]*$
