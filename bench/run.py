@@ -652,8 +652,8 @@ def bench_client_only(res: Results) -> None:
         "generated: request building and response glue": ten["generated_glue_us"]["median"],
         "SDK over generated": over_generated,
         "SDK: sign": sign_us,
-        "SDK: normalise": normalise_us,
-        "SDK: call loop (validation, context, paginator, deprecation/log checks)": over_generated
+        "SDK: status step (clock skew, status check)": normalise_us,
+        "SDK: call loop (validation, build, paginator, deprecation/log checks)": over_generated
         - sign_us
         - normalise_us,
     }

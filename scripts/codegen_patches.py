@@ -11,6 +11,9 @@
 * Wire aliases (DECISIONS §8): a property whose schema says ``x-wire-alias: other_key`` is read from
   ``other_key`` when its own key is absent (:func:`patched_model_template`), so ``Order.executed_qty`` is
   set whether the server spells it ``executed_qty`` or ``exeuted_qty``.
+* The SDK owns the send (issue 13): :func:`patched_endpoint_template` makes each endpoint module's request
+  builder public as ``build_request_kwargs``; truex_ext's call loop builds with it, then signs, sends,
+  checks and parses (with the model's ``from_dict``) itself.
 
 Each patch leans on generator internals, so it checks them and fails loudly when they move.
 """

@@ -462,10 +462,10 @@ class SyncAPI(BaseAPI[httpx.Client]):
                 self.raise_for_status(op, request, response, content)
             except (APIStatusError, APIConnectionError) as exc:
                 self.failed(op, exc, attempt_started)
-                if self.renewable(exc, renewed) and self.renewal is not None:
+                renewal = self.renewal if self.renewable(exc, renewed) else None
+                if renewal is not None and renewal.renew(_bearer(request)):
                     renewed = True
-                    if self.renewal.renew(_bearer(request)):
-                        continue
+                    continue
                 delay = self.retry_delay(exc, op, attempt, started)
                 if delay is None:
                     raise
@@ -572,10 +572,10 @@ class AsyncAPI(BaseAPI[httpx.AsyncClient]):
                 self.raise_for_status(op, request, response, content)
             except (APIStatusError, APIConnectionError) as exc:
                 self.failed(op, exc, attempt_started)
-                if self.renewable(exc, renewed) and self.renewal is not None:
+                renewal = self.renewal if self.renewable(exc, renewed) else None
+                if renewal is not None and await renewal.arenew(_bearer(request)):
                     renewed = True
-                    if await self.renewal.arenew(_bearer(request)):
-                        continue
+                    continue
                 delay = self.retry_delay(exc, op, attempt, started)
                 if delay is None:
                     raise

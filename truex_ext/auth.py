@@ -184,7 +184,7 @@ class HmacAuth(httpx.Auth):
         # Always track skew: it costs one header parse and lets a 401 report the measured offset.
         self.skew = skew if skew is not None else ClockSkew()
         self.correct_skew = correct_skew
-        # False when something else feeds `skew` every response (the clients' transport does).
+        # False when something else feeds `skew` every response (the clients' call loop does).
         self.observe_date = observe_date
 
     def timestamp(self) -> int:
