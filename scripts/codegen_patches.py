@@ -11,6 +11,9 @@
 * Wire aliases (DECISIONS §8): a property whose schema says ``x-wire-alias: other_key`` is read from
   ``other_key`` when its own key is absent (:func:`patched_model_template`), so ``Order.executed_qty`` is
   set whether the server spells it ``executed_qty`` or ``exeuted_qty``.
+* The SDK owns the send (issue 13): :func:`patched_endpoint_template` makes each endpoint module's request
+  builder public as ``build_request_kwargs``; truex_ext's call loop builds with it, then signs, sends,
+  checks and parses (with the model's ``from_dict``) itself.
 
 Each patch leans on generator internals, so it checks them and fails loudly when they move.
 """
@@ -105,13 +108,26 @@ PATH_PARAM_PATCHED = (
 )
 
 
+# The SDK's call loop (truex_ext/_base_client.py) owns the send and the parse: it needs only the generated
+# request builder, made public here. The response side is the generated model's ``from_dict``.
+REQUEST_BUILDER_ORIGINAL = "def _get_kwargs("
+REQUEST_BUILDER_PUBLIC = """
+
+# Public: truex_ext's call loop builds the request with it, then signs, sends and parses it itself.
+build_request_kwargs = _get_kwargs
+"""
+
+
 def patched_endpoint_template() -> str:
-    """The generator's endpoint template with decimal-aware path parameters."""
+    """The generator's endpoint template: decimal-aware path parameters, a public ``build_request_kwargs``."""
     from importlib.resources import files
 
     source = (files("openapi_python_client") / "templates" / "endpoint_module.py.jinja").read_text()
     _require(source.count(PATH_PARAM_ORIGINAL) == 1, "endpoint_module.py.jinja path parameter formatting")
-    return source.replace(PATH_PARAM_ORIGINAL, PATH_PARAM_PATCHED)
+    _require(source.count(REQUEST_BUILDER_ORIGINAL) == 1, "endpoint_module.py.jinja _get_kwargs")
+    return (
+        source.replace(PATH_PARAM_ORIGINAL, PATH_PARAM_PATCHED).rstrip("\n") + "\n" + REQUEST_BUILDER_PUBLIC
+    )
 
 
 OPEN_ENUM_MODULE = "open_enums"  # truex_client/open_enums.py, copied from openapi/templates/open_enums.py

@@ -13,8 +13,8 @@ import warnings
 from decimal import Decimal
 from typing import Any
 
-from truex_client.models import BookTop, ModifyOrderInfo, NewOrderInfo, OrderType, QtyUnit, Side
 from truex_ext import InvalidParameterError, Truex, TruexDeprecationWarning
+from truex_ext.types import BookTop, ModifyOrderInfo, NewOrderInfo, OrderType, QtyUnit, Side
 from truex_sandbox.app import create_app
 from truex_sandbox.engine import Exchange
 from truex_sandbox.server import serve_in_thread

@@ -3,9 +3,10 @@
 Deterministic: the generator and ruff are pinned (pyproject ``dev`` extra), ruff runs with ``--no-cache``
 and the output is written to a temporary directory first and then swapped in whole.
 
-It also emits ``truex_ext/_resources.py``, the typed facade methods (see scripts/resources_codegen.py).
+It also emits ``truex_ext/resources/``, the typed facade methods per tag, and ``truex_ext/types.py``, the models
+re-exported under the one import root (see scripts/resources_codegen.py).
 
-    python scripts/generate.py            # (re)write generated/truex_client and truex_ext/_resources.py
+    python scripts/generate.py            # (re)write generated/truex_client, truex_ext/resources/, types.py
     python scripts/generate.py --check    # exit 1 with a diff when either is stale
 """
 
@@ -28,7 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi" / "truex.yaml"
 CONFIG = ROOT / "openapi" / "generator.yaml"
 TEMPLATES = ROOT / "openapi" / "templates"
-RESOURCES = ROOT / "truex_ext" / "_resources.py"
+RESOURCES = ROOT / "truex_ext" / "resources"
+TYPES = ROOT / "truex_ext" / "types.py"
 TARGET = ROOT / "generated" / "truex_client"
 PACKAGE = "truex_client"
 IGNORED = {"__pycache__", ".ruff_cache"}
@@ -80,24 +82,33 @@ def run_generator(output: Path) -> None:
     shutil.copyfile(TEMPLATES / "reprs.py", output / f"{codegen_patches.REPR_MODULE}.py")
 
 
-def render_resources(package: Path) -> str:
-    """truex_ext/_resources.py for the freshly generated package, formatted by the repo's ruff config."""
-    import subprocess
-
+def render_resources(package: Path) -> dict[Path, str]:
+    """truex_ext/resources/*.py for the freshly generated package, formatted by the repo's ruff config."""
     import yaml
 
     spec = yaml.safe_load(SPEC.read_text())
     config = yaml.safe_load(CONFIG.read_text())
     overrides = {k: v["class_name"] for k, v in (config.get("class_overrides") or {}).items()}
-    text = resources_codegen.render(spec, package, overrides)
+    files = resources_codegen.render(spec, package, overrides)
+    return {RESOURCES / name: _formatted(text, RESOURCES / name) for name, text in files.items()}
+
+
+def render_types(package: Path) -> str:
+    """truex_ext/types.py: the generated models and enums re-exported under ``truex_ext``."""
+    return _formatted(resources_codegen.render_types(package), TYPES)
+
+
+def _formatted(text: str, path: Path) -> str:
+    import subprocess
+
     ruff = str(Path(sys.executable).parent / "ruff")
-    name = ["--stdin-filename", str(RESOURCES)]
-    for cmd in (["check", "--fix-only", "--select", "I,F401,UP", "--quiet"], ["format"]):
+    name = ["--stdin-filename", str(path)]
+    for cmd in (["check", "--fix-only", "--select", "I,F401,UP,RUF022", "--quiet"], ["format"]):
         done = subprocess.run(
             [ruff, *cmd, "--no-cache", *name, "-"], input=text, capture_output=True, text=True, cwd=ROOT
         )
         if done.returncode != 0:
-            raise SystemExit(f"generate: ruff failed on _resources.py: {done.stderr.strip()}")
+            raise SystemExit(f"generate: ruff failed on {path.name}: {done.stderr.strip()}")
         text = done.stdout
     return text
 
@@ -131,20 +142,23 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="truex-gen-") as tmp:
         fresh = Path(tmp) / PACKAGE
         run_generator(fresh)
-        resources = render_resources(fresh)
+        emitted = {**render_resources(fresh), TYPES: render_types(fresh)}
+        # A file the generator used to write and no longer does (a tag gone) is stale too.
+        stale = [p for p in sorted(RESOURCES.glob("*.py")) if p not in emitted]
         if args.check:
             diff = tree_diff(fresh, TARGET)
-            current = RESOURCES.read_text() if RESOURCES.exists() else ""
-            diff += difflib.unified_diff(
-                current.splitlines(keepends=True),
-                resources.splitlines(keepends=True),
-                "truex_ext/_resources.py",
-                "spec/truex_ext/_resources.py",
-            )
+            for path, text in emitted.items():
+                current = path.read_text() if path.exists() else ""
+                name = str(path.relative_to(ROOT))
+                diff += difflib.unified_diff(
+                    current.splitlines(keepends=True), text.splitlines(keepends=True), name, f"spec/{name}"
+                )
+            diff += [f"stale: {p.relative_to(ROOT)}\n" for p in stale]
             if diff:
                 sys.stdout.writelines(diff)
                 print(
-                    f"\ncheck-generated: generated/{PACKAGE} or truex_ext/_resources.py differs from what "
+                    f"\ncheck-generated: generated/{PACKAGE}, truex_ext/resources/ or truex_ext/types.py "
+                    "differs from what "
                     "openapi/ produces; "
                     "run `make generate` (never hand-edit generated/).",
                     file=sys.stderr,
@@ -157,7 +171,11 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copytree(fresh, staging)
         shutil.rmtree(TARGET, ignore_errors=True)
         staging.rename(TARGET)
-        RESOURCES.write_text(resources)
+        RESOURCES.mkdir(exist_ok=True)
+        for path in stale:
+            path.unlink()
+        for path, text in emitted.items():
+            path.write_text(text)
     print(f"generate: wrote generated/{PACKAGE} ({len(_files(TARGET))} files)")
     return 0
 

@@ -46,6 +46,7 @@ from truex_client.models import (
 )
 from truex_ext import (
     APIConnectionError,
+    APIResponse,
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
@@ -858,6 +859,19 @@ def test_raw_response_shows_status_headers_request_id_and_deprecation(h: Harness
     assert raw.deprecation.links == {"successor-version": "/api/v1/orders/active"}
     parsed = raw.parse()
     assert isinstance(parsed, Order) and parsed.id == order()["id"]
+
+
+def test_raw_response_keeps_repeated_headers_and_is_built_once(h: Harness, server: Server) -> None:
+    body = json.dumps({"data": order()}).encode()
+    headers = [("content-type", "application/json"), ("x-request-id", "r9"), ("link", "<a>"), ("link", "<b>")]
+    server.queue(httpx.Response(200, content=body, headers=headers))
+    client = h.make()
+    assert client.orders.with_raw_response is client.orders.with_raw_response  # built once per resource
+    raw = h.run(lambda c: c.orders.with_raw_response.cancel(ref_id="1"), client)
+    assert isinstance(raw, APIResponse) and RawResponse is APIResponse
+    assert raw.headers.get_list("link") == ["<a>", "<b>"]
+    assert (raw.status_code, raw.request_id, raw.json()) == (200, "r9", {"data": order()})
+    assert isinstance(raw.parse(), Order) and raw.parse().id == order()["id"]
 
 
 def test_raw_response_of_a_list_gives_the_paginator(h: Harness, server: Server) -> None:

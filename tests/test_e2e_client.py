@@ -2,7 +2,7 @@
 
 Every operation of the spec - the deprecated singular twins included - is called through ``Truex`` and
 ``AsyncTruex``, under both API versions, against a sandbox served by uvicorn on a loopback port:
-``test_every_operation`` is parametrised over ``truex_ext._resources.OPERATIONS`` (36 operations x
+``test_every_operation`` is parametrised over ``truex_ext.resources.OPERATIONS`` (36 operations x
 sync/async x v2024_01_01/v2026_01_23), so an operation added to the spec without a case in ``CASES``
 fails here. A recording transport (wrapping ``httpx.HTTPTransport`` / ``httpx.AsyncHTTPTransport``)
 checks that each case put exactly that operation on the wire, in the version asked for.
@@ -80,11 +80,11 @@ from truex_ext import (
     Truex,
     TruexDeprecationWarning,
 )
-from truex_ext._resources import OPERATIONS
 from truex_ext.deprecation import reset_warning_registry
 from truex_ext.endpoints import CURRENT_BASE, LEGACY_BASE
 from truex_ext.jwt_key import JwtKey
 from truex_ext.operations import Operation
+from truex_ext.resources import OPERATIONS
 from truex_sandbox.app import create_app
 from truex_sandbox.engine import Exchange
 from truex_sandbox.jwt_keys import key_file

@@ -63,9 +63,9 @@ from truex_ext import (
     TruexDeprecationWarning,
     UnsupportedMediaTypeError,
 )
-from truex_ext._resources import OPERATIONS
 from truex_ext.deprecation import reset_warning_registry
 from truex_ext.operations import Operation
+from truex_ext.resources import OPERATIONS
 
 SPEC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "openapi", "truex.yaml")
 URLS = {"static": os.environ.get("TRUEX_PRISM_URL"), "dynamic": os.environ.get("TRUEX_PRISM_DYNAMIC_URL")}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from truex_ext._resources import OPERATIONS
 from truex_ext.errors import InvalidParameterError
+from truex_ext.resources import OPERATIONS
 from truex_ext.validation import validate_request
 
 LIST_ORDERS = OPERATIONS["list_orders"]

@@ -23,8 +23,7 @@ from collections.abc import Callable, Generator, Mapping
 import attrs
 import httpx
 
-from truex_ext.errors import MissingCredentialsError
-
+from .errors import CredentialsRequiredError
 from .httpdate import parse_http_date
 
 __all__ = [
@@ -98,7 +97,7 @@ class Credentials:
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Credentials:
         """Read ``TRUEX_API_KEY``, ``TRUEX_API_SECRET`` and optional ``TRUEX_CLIENT_ID``.
 
-        Raises :class:`~truex_ext.errors.MissingCredentialsError` naming the first missing or empty
+        Raises :class:`~truex_ext.errors.CredentialsRequiredError` naming the first missing or empty
         variable (never its value).
         """
         values: dict[str, str | None] = {}
@@ -109,7 +108,7 @@ class Credentials:
             values[name] = raw or None
         for required in (ENV_API_KEY, ENV_API_SECRET):
             if values[required] is None:
-                raise MissingCredentialsError(required)
+                raise CredentialsRequiredError(required)
         return cls(
             api_key=values[ENV_API_KEY] or "",
             secret=values[ENV_API_SECRET] or "",
@@ -185,7 +184,7 @@ class HmacAuth(httpx.Auth):
         # Always track skew: it costs one header parse and lets a 401 report the measured offset.
         self.skew = skew if skew is not None else ClockSkew()
         self.correct_skew = correct_skew
-        # False when something else feeds `skew` every response (the clients' transport does).
+        # False when something else feeds `skew` every response (the clients' call loop does).
         self.observe_date = observe_date
 
     def timestamp(self) -> int:

@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 from truex_ext import Truex
-from truex_client.models import NewOrderInfo, OrderType, Side
+from truex_ext.types import NewOrderInfo, OrderType, Side
 
 with Truex() as client:                      # TRUEX_API_KEY, TRUEX_API_SECRET, TRUEX_CLIENT_ID, ...
     for instrument in client.instruments.list():
@@ -18,22 +18,21 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 import attrs
 import httpx
 
-from truex_client import Client
-
 from . import logs
-from ._resources import AsyncResources, SyncResources
+from ._base_client import DEFAULT_MAX_RESPONSE_BYTES, AsyncAPI, ClientConfig, SyncAPI
 from ._version import __version__
-from .api import AsyncAPI, ClientConfig, SyncAPI
-from .auth import Credentials, HmacAuth
-from .endpoints import BASES, Endpoint, environment_url, parse_base_url
+from .auth import ClockSkew, Credentials, HmacAuth
+from .endpoints import Endpoint, environment_url, parse_base_url
+from .errors import CredentialsRequiredError
 from .jwt_config import choose_auth
+from .resources import AsyncResources, SyncResources
 from .retries import RetryPolicy
-from .transport import NormalisingTransport
+from .transport import SharedTransport
 from .versions import HEADER, resolve_version
 
 if TYPE_CHECKING:
@@ -68,6 +67,7 @@ def _config(
     jwt_key: JwtKey | str | os.PathLike[str] | None = None,
     auth_url: str | None = None,
     auth: str | None = None,
+    max_response_bytes: int | None = None,
 ) -> ClientConfig:
     key = api_key or _env(environ, "TRUEX_API_KEY")
     secret = api_secret or _env(environ, "TRUEX_API_SECRET")
@@ -75,9 +75,8 @@ def _config(
     credentials = None
     if key and secret:
         credentials = Credentials(api_key=key, secret=secret, client_id=cid)
-    elif key or secret:
-        missing = "api_secret (TRUEX_API_SECRET)" if key else "api_key (TRUEX_API_KEY)"
-        raise ValueError(f"credentials: {missing} is missing; give both or neither")
+    elif key or secret:  # half a key pair: give both or neither
+        raise CredentialsRequiredError("TRUEX_API_SECRET" if key else "TRUEX_API_KEY")
     endpoint = _endpoint(base_url, environment, environ)
     credentials, jwt = choose_auth(
         credentials,
@@ -103,6 +102,7 @@ def _config(
         retry=policy,
         correct_clock_skew=correct_clock_skew,
         jwt=jwt,
+        max_response_bytes=DEFAULT_MAX_RESPONSE_BYTES if max_response_bytes is None else max_response_bytes,
     )
 
 
@@ -124,51 +124,74 @@ def _env(environ: Mapping[str, str], name: str) -> str | None:
 
 
 class _Shared:
-    """What a client and its ``with_options`` copies share: the connection pools and the clock skew."""
+    """What a client and its ``with_options`` copies share: the connections, the clock skew, the token pair."""
 
-    def __init__(self, transport: NormalisingTransport) -> None:
+    def __init__(self, transport: SharedTransport) -> None:
         self.transport = transport
-        self.jwt: JwtAuth | None = None  # the token pair, shared by with_options copies
+        self.skew = ClockSkew()  # fed by every response's Date header (the call loop reads it)
+        self.jwt: JwtAuth | None = None
 
 
-def _generated_clients(
-    config: ClientConfig, shared: _Shared, clock: Callable[[], float]
-) -> dict[str, Client]:
-    """One generated client per API base, sharing the auth and the connections (the transport).
+HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
+
+
+class _HttpClients(Generic[HttpT]):
+    """One httpx client per API base, built on first use, all on the shared transport and auth.
 
     The client's own base serves every operation it can; the other one serves the deprecated singular
-    operations, which exist only under the legacy base. httpx builds each lazily, so the unused one costs
-    nothing.
+    operations, which exist only under the legacy base. Unused, it costs nothing.
     """
-    auth = None
+
+    def __init__(self, cls: type[HttpT], config: ClientConfig, shared: _Shared, clock: Callable[[], float]):
+        self._cls: type[HttpT] = cls
+        self._config = config
+        self._shared = shared
+        self._auth = _auth(config, shared, clock)
+        self._built: dict[str, HttpT] = {}
+
+    def __call__(self, base: str) -> HttpT:
+        client = self._built.get(base)
+        if client is None:
+            config = self._config
+            client = self._built.setdefault(
+                base,
+                self._cls(
+                    base_url=config.endpoint.url_for((base,)),
+                    headers={
+                        HEADER: config.api_version,
+                        "User-Agent": f"truex-cefi/{__version__} python-httpx",
+                    },
+                    timeout=config.timeout,
+                    follow_redirects=False,
+                    transport=self._shared.transport,
+                    auth=self._auth,
+                ),
+            )
+        return client
+
+    def built(self) -> list[HttpT]:
+        return list(self._built.values())
+
+
+def _auth(config: ClientConfig, shared: _Shared, clock: Callable[[], float]) -> httpx.Auth | None:
+    """The request signer: HMAC with the credentials, or the shared JWT bearer auth (never both)."""
+    if shared.jwt is not None:
+        return shared.jwt
     if config.credentials is not None:
-        auth = HmacAuth(
+        return HmacAuth(
             config.credentials,
             clock=clock,
-            skew=shared.transport.skew,
+            skew=shared.skew,
             correct_skew=config.correct_clock_skew,
-            observe_date=False,  # the transport observes every response's Date into the same skew
+            observe_date=False,  # the call loop observes every response's Date into the same skew
         )
-    if shared.jwt is not None:
-        auth = shared.jwt  # type: ignore[assignment]  # JWT replaces HMAC, never both
-    return {
-        base: Client(
-            base_url=config.endpoint.url_for((base,)),
-            headers={HEADER: config.api_version, "User-Agent": f"truex-cefi/{__version__} python-httpx"},
-            timeout=config.timeout,
-            raise_on_unexpected_status=True,
-            follow_redirects=False,
-            httpx_args={"transport": shared.transport, "auth": auth},
-        )
-        for base in BASES
-    }
+    return None
 
 
 class _ClientBase:
     _config: ClientConfig
     _shared: _Shared
     _owner: bool
-    _http: dict[str, Client]
     _clock: Callable[[], float]
     _monotonic: Callable[[], float]
 
@@ -191,7 +214,7 @@ class _ClientBase:
     @property
     def clock_offset(self) -> float | None:
         """Server clock minus local clock, in seconds, as measured from responses' ``Date`` header."""
-        return self._shared.transport.skew.offset
+        return self._shared.skew.offset
 
     def __repr__(self) -> str:
         return (
@@ -205,7 +228,7 @@ class _ClientBase:
         environ: Mapping[str, str] | None,
         config: ClientConfig | None,
         shared: _Shared | None,
-        new_transport: Callable[[], NormalisingTransport],
+        new_transport: Callable[[], SharedTransport],
     ) -> None:
         """What both clients do first: configuration, logging, the shared transport, the generated client."""
         env = os.environ if environ is None else environ
@@ -218,7 +241,6 @@ class _ClientBase:
         if self._config.jwt is not None and self._shared.jwt is None:
             self._shared.jwt = self._config.jwt.new_auth(args["clock"], args.get("auth_transport"))
         self._clock, self._monotonic = args["clock"], args["monotonic"]
-        self._http = _generated_clients(self._config, self._shared, self._clock)
 
     def _evolve(
         self,
@@ -246,6 +268,9 @@ class Truex(SyncResources, _ClientBase):
     ``TRUEX_API_VERSION`` (default ``v2026_01_23``). A base URL with no API base path (``/v1/cefi`` or the
     legacy ``/api/v1``) means ``/v1/cefi``.
     Without credentials only the public operations (service, assets, instruments, market data) work.
+    ``timeout`` bounds each attempt's whole response, body included (and each network read), within the
+    retry policy's ``total_deadline`` across retries; ``max_response_bytes`` (default
+    :data:`~truex_ext.DEFAULT_MAX_RESPONSE_BYTES`, 64 MiB) caps a body (:class:`~truex_ext.ResponseTooLargeError`).
     JWT bearer auth instead of HMAC: ``jwt_key=`` (a :class:`~truex_ext.JwtKey` or a key file path) or
     ``TRUEX_JWT_KEY_FILE``, ``auth_url=`` / ``TRUEX_AUTH_URL`` (default: see ``jwt_config.default_auth_url``),
     ``auth="hmac"|"jwt"`` / ``TRUEX_AUTH`` when both are configured; ``auth_transport=`` for the Auth API.
@@ -269,6 +294,7 @@ class Truex(SyncResources, _ClientBase):
         auth: str | None = None,
         auth_transport: httpx.BaseTransport | None = None,
         transport: httpx.BaseTransport | None = None,
+        max_response_bytes: int | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
@@ -276,13 +302,13 @@ class Truex(SyncResources, _ClientBase):
         _config: ClientConfig | None = None,
         _shared: _Shared | None = None,
     ) -> None:
-        self._setup(
-            locals(), environ, _config, _shared, lambda: NormalisingTransport(sync=transport, clock=clock)
-        )
+        self._setup(locals(), environ, _config, _shared, lambda: SharedTransport(sync=transport))
         self._sleep = sleep
+        self._http = _HttpClients(httpx.Client, self._config, self._shared, clock)
         self._api = SyncAPI(
             self._config,
             self._http,
+            skew=self._shared.skew,
             sleep=sleep,
             wall_clock=clock,
             monotonic=monotonic,
@@ -312,8 +338,9 @@ class Truex(SyncResources, _ClientBase):
     def close(self) -> None:
         """Close the connections (a ``with_options`` copy leaves them to the client it came from)."""
         if self._owner:
-            for http in self._http.values():
-                http.get_httpx_client().close()
+            for http in self._http.built():
+                http.close()
+            self._shared.transport.close()  # idempotent: also when no httpx client was built
             if self._shared.jwt is not None:
                 self._shared.jwt.close()
 
@@ -347,6 +374,7 @@ class AsyncTruex(AsyncResources, _ClientBase):
         auth: str | None = None,
         auth_transport: httpx.AsyncBaseTransport | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        max_response_bytes: int | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Any] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
@@ -354,13 +382,14 @@ class AsyncTruex(AsyncResources, _ClientBase):
         _config: ClientConfig | None = None,
         _shared: _Shared | None = None,
     ) -> None:
-        self._setup(
-            locals(), environ, _config, _shared, lambda: NormalisingTransport(async_=transport, clock=clock)
-        )
+        self._setup(locals(), environ, _config, _shared, lambda: SharedTransport(async_=transport))
         self._sleep = sleep
+        self._http = _HttpClients(httpx.AsyncClient, self._config, self._shared, clock)
         extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
         extra["renewal"] = self._shared.jwt
-        self._api = AsyncAPI(self._config, self._http, wall_clock=clock, monotonic=monotonic, **extra)
+        self._api = AsyncAPI(
+            self._config, self._http, skew=self._shared.skew, wall_clock=clock, monotonic=monotonic, **extra
+        )
         super().__init__(self._api)
 
     def with_options(
@@ -381,8 +410,9 @@ class AsyncTruex(AsyncResources, _ClientBase):
 
     async def close(self) -> None:
         if self._owner:
-            for http in self._http.values():
-                await http.get_async_httpx_client().aclose()
+            for http in self._http.built():
+                await http.aclose()
+            await self._shared.transport.aclose()  # idempotent: also when no httpx client was built
             if self._shared.jwt is not None:
                 await self._shared.jwt.aclose()
 
@@ -411,4 +441,5 @@ def _config_from(args: Mapping[str, Any], environ: Mapping[str, str]) -> ClientC
         jwt_key=args["jwt_key"],
         auth_url=args["auth_url"],
         auth=args["auth"],
+        max_response_bytes=args["max_response_bytes"],
     )

@@ -3,13 +3,16 @@
 ::
 
     TruexError
-    ├── MissingCredentialsError (also LookupError)
+    ├── CredentialsRequiredError (also LookupError, ValueError)
     ├── InvalidParameterError (also ValueError)
     ├── JwtKeyError (also ValueError)
     ├── TokenError
+    ├── PaginationError
     └── APIError
         ├── APIConnectionError
         │   └── APITimeoutError
+        ├── APIResponseValidationError
+        ├── ResponseTooLargeError
         └── APIStatusError
             ├── BadRequestError 400
             ├── AuthenticationError 401
@@ -21,6 +24,9 @@
             ├── UnsupportedMediaTypeError 415
             ├── RateLimitError 429
             └── InternalServerError >= 500
+
+``MissingCredentialsError`` is another name of ``CredentialsRequiredError``. A test keeps this tree equal
+to the classes.
 
 Catch by status::
 
@@ -43,20 +49,24 @@ import attrs
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "CredentialsRequiredError",
     "InternalServerError",
     "InvalidParameterError",
     "JwtKeyError",
     "MissingCredentialsError",
     "NotFoundError",
+    "PaginationError",
     "PermissionDeniedError",
     "Problem",
     "RateLimitError",
     "RequestTimeoutError",
+    "ResponseTooLargeError",
     "TimestampSkewError",
     "TokenError",
     "TruexError",
@@ -74,12 +84,35 @@ class TruexError(Exception):
     """Base class of every exception this SDK raises."""
 
 
-class MissingCredentialsError(TruexError, LookupError):
-    """A required environment variable for the credentials is missing or empty."""
+_ARGUMENTS = {"TRUEX_API_KEY": "api_key", "TRUEX_API_SECRET": "api_secret"}
 
-    def __init__(self, variable: str) -> None:
-        self.variable = variable
-        super().__init__(f"environment variable {variable} is not set (or is empty)")
+
+class CredentialsRequiredError(TruexError, LookupError, ValueError):
+    """A credential is missing: the one way every part of the SDK says so, naming what to set.
+
+    ``variable`` is the first environment variable to set (``variables`` all of them); values are never
+    shown. Also a ``LookupError`` (a missing variable) and a ``ValueError`` (half a key pair).
+
+    >>> str(CredentialsRequiredError("TRUEX_API_SECRET"))
+    'credentials: TRUEX_API_SECRET is not set (or is empty): set it, or pass api_secret='
+    >>> str(CredentialsRequiredError("TRUEX_API_KEY", "TRUEX_API_SECRET", context="list_orders needs credentials"))
+    'list_orders needs credentials: TRUEX_API_KEY and TRUEX_API_SECRET are not set (or are empty): set them, or pass api_key= and api_secret='
+    """
+
+    def __init__(self, *variables: str, context: str = "credentials") -> None:
+        self.variables = variables or ("TRUEX_API_KEY",)
+        self.variable = self.variables[0]
+        one = len(self.variables) == 1
+        names = " and ".join(self.variables)
+        arguments = " and ".join(f"{_ARGUMENTS.get(v, v.lower())}=" for v in self.variables)
+        super().__init__(
+            f"{context}: {names} {'is' if one else 'are'} not set (or {'is' if one else 'are'} empty): "
+            f"set {'it' if one else 'them'}, or pass {arguments}"
+        )
+
+
+#: The name ``Credentials.from_env`` raised first: the same class.
+MissingCredentialsError = CredentialsRequiredError
 
 
 class InvalidParameterError(TruexError, ValueError):
@@ -384,8 +417,18 @@ def _skew_hint(offset: float | None) -> str:
         where = f"the local clock is {abs(offset):.1f} s {direction} the server (server minus local = {offset:+.1f} s)"
     return (
         f"Hint: the request timestamp was rejected; {where}. Sync the clock (NTP) or use "
-        "HmacAuth(..., correct_skew=True)."
+        "Truex(..., correct_clock_skew=True) (on a plain httpx client: HmacAuth(..., correct_skew=True))."
     )
+
+
+class ResponseTooLargeError(APIError):
+    """The response body is larger than the client's ``max_response_bytes`` (nothing of it is kept)."""
+
+    def __init__(
+        self, message: str, *, limit: int, method: str | None = None, url: str | None = None
+    ) -> None:
+        super().__init__(message, method=method, url=url)
+        self.limit = limit
 
 
 class APIResponseValidationError(APIError):
@@ -394,10 +437,6 @@ class APIResponseValidationError(APIError):
 
 class PaginationError(TruexError):
     """The server's pagination went wrong (a repeated cursor would loop forever)."""
-
-
-class CredentialsRequiredError(TruexError):
-    """An authenticated operation was called on a client built without credentials."""
 
 
 class JwtKeyError(TruexError, ValueError):

@@ -32,7 +32,6 @@ import threading
 import time
 import weakref
 from collections.abc import AsyncGenerator, Callable, Generator
-from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -54,10 +53,6 @@ REFRESH_PATH = "/token/refresh"
 DEFAULT_REFRESH_MARGIN = 60.0
 _TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 _HMAC_PREFIX = "x-truex-auth-"
-
-# The access token the auth flow put on the current call's request: after a 401 the call loop asks to
-# renew, and only a token still equal to this one is stale (another thread may have renewed already).
-_sent_token: ContextVar[str | None] = ContextVar("truex_sent_token", default=None)
 
 
 class TokenPair:
@@ -117,6 +112,7 @@ class JwtAuth(httpx.Auth):
         self._clock = clock
         self._transport = transport
         self._pair: TokenPair | None = None
+        self._last_sent: str | None = None
         self._lock = threading.Lock()
         self._alocks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
@@ -149,19 +145,22 @@ class JwtAuth(httpx.Auth):
         async with self._async_lock():
             return await self._arenew_locked(stale=None)
 
-    def renew(self) -> bool:
-        """After a 401 on the token this context sent: get a new one (unless another caller already did).
+    def renew(self, stale: str | None = None) -> bool:
+        """After a 401 on the access token ``stale``: get a new one (unless another caller already did).
 
-        True when the next attempt will carry a different token. Raises :class:`TokenError` when the Auth
-        API gives none.
+        ``stale`` is the token the refused request carried (the call loop reads it off the request;
+        default: the last one this auth put on a request). True when the next attempt will carry a
+        different token. Raises :class:`TokenError` when the Auth API gives none.
         """
-        stale = _sent_token.get()
+        if stale is None:
+            stale = self._last_sent
         with self._lock:
             return self._renew_locked(stale=stale, force=True) != stale
 
-    async def arenew(self) -> bool:
+    async def arenew(self, stale: str | None = None) -> bool:
         """:meth:`renew` for async code."""
-        stale = _sent_token.get()
+        if stale is None:
+            stale = self._last_sent
         async with self._async_lock():
             return await self._arenew_locked(stale=stale, force=True) != stale
 
@@ -303,13 +302,12 @@ class JwtAuth(httpx.Auth):
             )
         return pair
 
-    @staticmethod
-    def _apply(request: httpx.Request, token: str) -> None:
+    def _apply(self, request: httpx.Request, token: str) -> None:
         # Never both schemes on one request (DECISIONS §19): drop any HMAC header set elsewhere.
         for name in [n for n in request.headers if n.lower().startswith(_HMAC_PREFIX)]:
             del request.headers[name]
         request.headers["Authorization"] = f"Bearer {token}"
-        _sent_token.set(token)
+        self._last_sent = token
 
 
 def _json_object(content: bytes) -> dict[str, Any] | None:

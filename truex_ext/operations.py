@@ -10,7 +10,7 @@ import attrs
 
 @attrs.frozen(slots=True)
 class Operation:
-    """One operation of ``openapi/truex.yaml``; instances live in ``truex_ext._resources.OPERATIONS``."""
+    """One operation of ``openapi/truex.yaml``; instances live in ``truex_ext.resources.OPERATIONS``."""
 
     id: str
     method: str
@@ -19,7 +19,10 @@ class Operation:
     tag: str
     sdk_method: str
     deprecated: bool
-    replacement: str | None
+    replacement: str | None  # the operation id that replaces a deprecated one
+    successor: (
+        str | None
+    )  # how a deprecation warning names the replacement: "GET /v1/cefi/orders (orders.list)"
     public: bool
     paginated: bool  # takes a `cursor` (v2026_01_23 pagination)
     offset: bool  # takes `skip` (v2024_01_01 offset pagination)

@@ -17,14 +17,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
 from contextlib import aclosing
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
-from truex_client.types import UNSET, Response, Unset
+from truex_client.types import UNSET, Unset
 
 from .errors import PaginationError
 from .versions import SERVER_DEFAULT_VERSION
+
+if TYPE_CHECKING:
+    from ._response import APIResponse
 
 T = TypeVar("T")
 
@@ -35,7 +38,7 @@ class Page(Generic[T]):
 
     items: list[T]
     next_cursor: str | None
-    response: Response[Any] = attrs.field(repr=False)
+    response: APIResponse[Any] = attrs.field(repr=False)
 
 
 def next_page_kwargs(

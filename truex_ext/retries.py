@@ -86,6 +86,10 @@ def _jitter_range(
         raise ValueError(f"RetryPolicy.jitter must be (low, high) with 0 <= low <= high, got {value!r}")
 
 
+#: How many times a failed call is retried unless told otherwise (``max_retries=``).
+DEFAULT_MAX_RETRIES = 2
+
+
 @attrs.frozen
 class RetryPolicy:
     """Backoff settings. Defaults: 2 retries, 0.5 s doubling up to 8 s, jitter x0.75-1.0, and at most
@@ -94,7 +98,7 @@ class RetryPolicy:
     ``attempt`` below is the 0-based index of the attempt that just failed (0 = the original request).
     """
 
-    max_retries: int = attrs.field(default=2, validator=_non_negative)
+    max_retries: int = attrs.field(default=DEFAULT_MAX_RETRIES, validator=_non_negative)
     initial_backoff: float = attrs.field(default=0.5, validator=_non_negative)
     max_backoff: float = attrs.field(default=8.0, validator=_non_negative)
     jitter: tuple[float, float] = attrs.field(default=(0.75, 1.0), validator=_jitter_range)

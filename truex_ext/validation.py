@@ -223,7 +223,7 @@ _valid_scalars: set[tuple[str, str, type, object]] = set()
 def validate_request(op: Operation, kwargs: Mapping[str, Any]) -> None:
     """Check the keyword arguments of a generated ``*_detailed`` call for ``op``.
 
-    >>> from truex_ext._resources import OPERATIONS
+    >>> from truex_ext.resources import OPERATIONS
     >>> validate_request(OPERATIONS["list_balances"], {"client_id": "0"})
     Traceback (most recent call last):
     truex_ext.errors.InvalidParameterError: client_id: must match pattern ^[1-9][0-9]*$
@@ -244,9 +244,20 @@ def validate_request(op: Operation, kwargs: Mapping[str, Any]) -> None:
             _valid_scalars.add(key)
     body = kwargs.get("body")
     if op.body is not None and body is not None:
-        check_model(body, "body")
-        try:
-            data = body.to_dict()
-        except DecimalFieldError as exc:
-            raise InvalidParameterError(exc.field, exc.rule) from exc
-        check("body", data, op.body)
+        check_model(body, "body")  # the Python types; the JSON it becomes is checked by build_request
+
+
+def build_request(
+    op: Operation, build: Callable[..., dict[str, Any]], kwargs: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The generated request builder's ``httpx`` arguments for ``kwargs``, the JSON body checked against the spec.
+
+    The body is serialised once, here (its ``to_dict``), and the checked JSON is what is sent.
+    """
+    try:
+        request = build(**kwargs)
+    except DecimalFieldError as exc:
+        raise InvalidParameterError(exc.field, exc.rule) from exc
+    if op.body is not None and "json" in request:
+        check("body", request["json"], op.body)
+    return request

@@ -194,3 +194,7 @@ async def asyncio(
             x_truex_version=x_truex_version,
         )
     ).parsed
+
+
+# Public: truex_ext's call loop builds the request with it, then signs, sends and parses it itself.
+build_request_kwargs = _get_kwargs
