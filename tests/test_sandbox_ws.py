@@ -25,8 +25,9 @@ from truex_ext.auth import Credentials
 from truex_ext.logs import clear_registered_secrets
 from truex_ext.stream import AsyncStream, Backoff, OrderUpdate, Stream, StreamUnauthorizedError
 from truex_sandbox.app import create_app
+from truex_sandbox.engine import Exchange
 from truex_sandbox.server import RunningServer, serve_in_thread
-from truex_sandbox.ws_server import ws_signature
+from truex_sandbox.ws_server import CLOSE_PRIVATE_BEHIND, StreamServer, _Connection, ws_signature
 
 SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi" / "truex-ws.asyncapi.yaml"
 SPEC: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text())
@@ -331,3 +332,122 @@ async def _until(predicate: Any, timeout: float = 5.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "condition not met before the deadline"
         await asyncio.sleep(0.02)
+
+
+def test_dropcopy_frames_from_a_journaled_engine(tmp_path: Path) -> None:
+    # With a journal the engine runs commands (and calls its subscribers) on worker threads.
+    exchange = Exchange(store=tmp_path / "journal.db")
+    try:
+        with serve_in_thread(create_app(exchange, ws_coalesce=0)) as running:
+            alice = creds_of(exchange, "ALICE")
+            sock = Raw(running)
+            try:
+                with rest(running, alice) as c:
+                    resting = order(c, alice, "BUY", "74000", "0.2", "dc-0")
+                    confirmation = sock.request("SUBSCRIBE", ["DROPCOPY"], [alice.client_id], alice)
+                    assert confirmation["status"] == "AUTHENTICATED"
+                    snapshot = sock.drain()
+                    assert [f["update"] for f in snapshot] == ["SNAPSHOT", "SNAPSHOT_COMPLETE"]
+                    assert snapshot[0]["data"]["id"] == resting["id"]
+                    best_ask = engine_book(running)[1][0][0]
+                    taker = order(c, alice, "BUY", str(best_ask), "0.1", "dc-1")
+                    cancel = c.delete(
+                        f"/v1/cefi/orders/{resting['id']}", params={"client_id": alice.client_id}
+                    )
+                    assert cancel.status_code == 200, cancel.text
+                frames = sock.drain(0.5)
+            finally:
+                sock.close()
+    finally:
+        exchange.close()
+    reports = [(f["data"]["id"], f["data"]["status"]) for f in frames]
+    assert (taker["id"], "FILLED") in reports
+    assert reports[-1] == (resting["id"], "CANCELED")
+    assert all("text" in f["data"] and f["status"] == "AUTHENTICATED" for f in frames)
+    assert [int(f["seqnum"]) for f in frames] == list(range(3, 3 + len(frames)))
+
+
+# ---------------------------------------------------------------------------------------------- queues
+class _FakeSocket:
+    client = None
+
+    class url:
+        path = "/api/v1"
+
+
+def _subscribe(conn: Any, channels: list[str], items: list[str], creds: Creds | None = None) -> None:
+    frame: dict[str, Any] = {"type": "SUBSCRIBE_NO_AUTH", "item_names": items, "channels": channels,
+                             "timestamp": str(int(time.time()))}  # fmt: skip
+    if creds is not None:
+        frame["type"] = "SUBSCRIBE"
+        frame["key"] = creds.key_id
+        frame["signature"] = ws_signature(creds.secret, frame["timestamp"], creds.key_id, "/api/v1")
+    conn.handle(json.dumps(frame), None)
+
+
+def _place(exchange: Exchange, creds: Creds, price: str, ext: str) -> None:
+    body = {"external_id": ext, "info": {"client_id": creds.client_id, "instrument_id": BTC, "qty": "0.1",
+                                         "price": price, "side": "BUY", "type": "LIMIT"}}  # fmt: skip
+    exchange.create_order(frozenset({creds.client_id}), body)
+
+
+async def _sent(conn: Any) -> list[dict[str, Any]]:
+    await asyncio.sleep(0.01)  # let the loop run the engine's hand-over
+    return [conn._render(conn._pop()) for _ in range(len(conn.queue))]
+
+
+async def test_slow_reader_market_data_is_conflated_with_skipped_seqnums() -> None:
+    exchange = Exchange()
+    server = StreamServer(exchange, coalesce=0, max_queue=4)
+    await server.start()
+    conn = _Connection(server, _FakeSocket())  # type: ignore[arg-type]
+    server.connections.add(conn)
+    _subscribe(conn, ["DEPTH"], ["BTC-PYUSD"])
+    alice = creds_of(exchange, "ALICE")
+    for i, price in enumerate(["74000", "74001", "74002", "74003"]):
+        _place(exchange, alice, price, f"slow-{i}")
+        await asyncio.sleep(0.01)  # one hand-over per order (one batch would be one update anyway)
+    frames = await _sent(conn)
+    depth = [f for f in frames if f["channel"] == "DEPTH"]
+    assert [f["update"] for f in depth] == ["SNAPSHOT", "SNAPSHOT_COMPLETE", "UPDATE"]
+    assert depth[-1]["seqnum"] == "6"  # 3, 4 and 5 were merged into it
+    assert sorted(lv["price"] for lv in depth[-1]["data"]["bids"]) == ["74000", "74001", "74002", "74003"]
+    server.close()
+
+
+async def test_private_stream_too_far_behind_is_closed_with_4008() -> None:
+    exchange = Exchange()
+    server = StreamServer(exchange, coalesce=0, max_private=2)
+    await server.start()
+    conn = _Connection(server, _FakeSocket())  # type: ignore[arg-type]
+    server.connections.add(conn)
+    alice = creds_of(exchange, "ALICE")
+    _subscribe(conn, ["DROPCOPY"], [alice.client_id], alice)
+    for i in range(3):
+        _place(exchange, alice, "74000", f"private-{i}")
+    await asyncio.sleep(0.01)
+    assert conn.closing is not None and conn.closing[0] == CLOSE_PRIVATE_BEHIND == 4008
+    server.close()
+
+
+async def test_no_auth_updates_are_coalesced_until_the_flush() -> None:
+    exchange = Exchange()
+    server = StreamServer(exchange, coalesce=60)
+    await server.start()
+    conn = _Connection(server, _FakeSocket())  # type: ignore[arg-type]
+    server.connections.add(conn)
+    _subscribe(conn, ["DEPTH", "TRADE"], ["BTC-PYUSD"])
+    await _sent(conn)
+    alice = creds_of(exchange, "ALICE")
+    for i, price in enumerate(["74000", "74001"]):
+        _place(exchange, alice, price, f"co-{i}")
+    best_ask = exchange.stream_state()["books"][BTC]["SELL"][0][0]
+    _place(exchange, alice, str(best_ask), "co-take")
+    assert await _sent(conn) == []
+    conn.flush()
+    frames = await _sent(conn)
+    depth = [f for f in frames if f["channel"] == "DEPTH"]
+    assert len(depth) == 1 and depth[0]["seqnum"] == "3"  # one merged update, no gap: coalescing is by design
+    assert {"74000", "74001"} <= {lv["price"] for lv in depth[0]["data"]["bids"]}
+    assert [f["channel"] for f in frames].count("TRADE") == 1
+    server.close()
