@@ -2,6 +2,7 @@
 
     truex-sandbox [--host 127.0.0.1] [--port 8765] [--seed FILE] [--db PATH] [--fresh-keys]
                   [--legacy accept|gone] [--strict] [--jwt-key-file PATH]
+                  [--ws-coalesce SECONDS]
 
 On start it prints the base URL (the real port when ``--port 0``) and each seeded API key with its secret and
 clients; then it serves until interrupted (Ctrl-C / SIGTERM).
@@ -68,6 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="refuse a query parameter the operation does not have with a 400 (the contract runs use it); "
         "by default it is ignored, named in an x-truex-sandbox-warning header and logged",
+    )
+    parser.add_argument(
+        "--ws-coalesce",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="publish no-auth WebSocket subscriptions every SECONDS (default: 1; 0: real time, like signed ones)",
     )
     parser.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
@@ -143,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         host, port = sock.getsockname()[:2]
         base_url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-        app = create_app(exchange, legacy=args.legacy, strict=args.strict)
+        app = create_app(exchange, legacy=args.legacy, strict=args.strict, ws_coalesce=args.ws_coalesce)
         config = uvicorn.Config(app, log_level=args.log_level, lifespan="on")
         if threading.current_thread() is threading.main_thread():
             # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the handler that

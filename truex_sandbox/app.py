@@ -45,7 +45,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Match, Route
+from starlette.routing import BaseRoute, Match, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
 from .auth import HmacVerifier, KeyRecord, Principal, refuse_repeated_auth_headers
@@ -69,6 +69,7 @@ from .versions import (
     render_list,
     render_object,
 )
+from .ws_server import WS_PATHS, StreamServer
 
 __all__ = ["LEGACY_MODES", "MAX_BODY_BYTES", "SPEC_ROUTE", "WARNING_HEADER", "StartupError", "create_app"]
 
@@ -552,6 +553,7 @@ def create_app(
     cursor_key: bytes | None = None,
     legacy: str = "accept",
     strict: bool = False,
+    ws_coalesce: float = 1.0,
 ) -> Starlette:
     """The sandbox app.
 
@@ -566,6 +568,9 @@ def create_app(
     ``x-truex-sandbox-warning`` response header and logged (logger ``truex_sandbox``, warning), as the
     exchange most likely ignores it (DECISIONS §20). A repeated or invalid known parameter is a 400 either
     way.
+
+    ``ws_coalesce``: seconds between publications of no-auth WebSocket subscriptions (0: real time); the
+    WebSocket API is served at ``/api/v1`` and ``/`` (:mod:`truex_sandbox.ws_server`).
 
     Raises :class:`StartupError` when an operation of the spec has no handler or a handler no operation.
     """
@@ -602,6 +607,8 @@ def create_app(
         *sorted([*api_routes, *spec_routes], key=lambda route: bool(route.param_convertors)),
         *auth_api_routes(AuthApi(exchange.seed.jwt_keys, issuer, clock)),
     ]
+    stream = StreamServer(exchange, clock=clock, coalesce=ws_coalesce)
+    routes += [WebSocketRoute(path, stream.endpoint, name=f"ws{path}") for path in WS_PATHS]
     problems = _RoutingProblems(core)
     app = Starlette(
         routes=routes,
@@ -616,6 +623,7 @@ def create_app(
     app.state.clock = clock
     app.state.operations = operations
     app.state.token_issuer = issuer
+    app.state.stream = stream
     return app
 
 

@@ -315,6 +315,39 @@ class Exchange:
 
         return unsubscribe
 
+    def subscribe_with_state(self, callback: Subscriber) -> tuple[Callable[[], None], dict[str, Any]]:
+        """:meth:`subscribe` and :meth:`stream_state` at one instant: ``callback`` sees every event after it."""
+        with self._lock:
+            return self.subscribe(callback), self.stream_state()
+
+    @_locked
+    def stream_state(self) -> dict[str, Any]:
+        """What a market-data / drop-copy feed starts from (then applies the events): ``instruments`` (views,
+        24 h stats included), ``books`` (instrument id -> side -> ``(price, qty, order_count)`` best first),
+        ``last_trades`` (instrument id -> ``(price, qty, timestamp)``), ``book_updates`` (instrument id -> ns
+        of the last book change) and ``open_orders`` (client id -> order views, oldest first). No clock read.
+        """
+        now = self._now
+        books: dict[str, dict[str, list[tuple[Decimal, Decimal, int]]]] = {}
+        for instrument_id, book in self._books.items():
+            books[instrument_id] = {
+                side: [(level.price, level.qty, level.count) for level in book.levels(side)]
+                for side in (BUY, SELL)
+            }
+        return {
+            "instruments": [
+                views.instrument_view(x, self._recent_trades(x.id, now)) for x in self._instruments.values()
+            ],
+            "books": books,
+            "book_updates": {i: max(b.side_update.values()) for i, b in self._books.items()},
+            "last_trades": {i: (t.price, t.qty, t.timestamp) for i, t in self._last_trade.items()},
+            "open_orders": {
+                c: [views.order_view(o) for o in sorted(orders.values(), key=lambda o: int(o.id))]
+                for c, orders in self._open.items()
+                if orders
+            },
+        }
+
     def _emit(self, event: Event) -> None:
         for callback in tuple(self._subscribers):  # a callback may unsubscribe
             callback(event)
