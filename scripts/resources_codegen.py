@@ -275,7 +275,9 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
             f"successor={successors.get(op.get('x-replacement') or '')!r}, public={op.get('security') == []!r}, "
             f"paginated={paginated!r}, offset={'skip' in names!r}, idempotency_key={idem!r}, "
             f"ok_statuses=frozenset({_py(_ok_statuses(op))}), single={item is None!r}, "
-            f"params={_py(_params_table(spec, op))}, body={_py(request_schema)}),"
+            f"params={_py(_params_table(spec, op))}, body={_py(request_schema)}"
+            + (f", rejection={_py(op['x-rejection'])}" if "x-rejection" in op else "")
+            + "),"
         )
         runtime_models = sorted({m for m in (body_model, envelope, item) if m is not None})
         # Method parameters: path params first, then the body's fields flattened, then the rest.
@@ -302,6 +304,8 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
         params.sort(key=lambda p: p[2] is not None)
         if item is not None and paginated:
             params.append(("max_items", "int | None", "None"))
+        if "x-rejection" in op:  # a 200 that is a refusal raises, unless the caller asks for it
+            params.append(("allow_rejected", "bool", "False"))
         by_tag[tag].append(
             {
                 "oid": oid,
@@ -319,6 +323,7 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
                 "paginated": paginated,
                 "deprecated": bool(op.get("deprecated")),
                 "replacement": op.get("x-replacement"),
+                "rejection": op.get("x-rejection"),
                 # Imported inside the method: `import truex_ext` must not import 36 endpoint modules.
                 # Models come from the package (loaded with the endpoint module anyway): on every call
                 # that is ~0.8 us, against ~2 us for `from truex_client.models.<module> import <Model>`.
@@ -384,6 +389,15 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
         desc = m["description"].replace("\\", "\\\\").replace('"""', "'''")
         for para in desc.split("\n"):
             lines.append(f"        {para}".rstrip())
+        if m["rejection"]:
+            rej = m["rejection"]
+            values = "/".join(rej["values"])
+            lines.append(
+                f"        Raises :class:`~truex_ext.OrderRejectedError` (the order and its ``{rej['reason']}``) when"
+            )
+            lines.append(
+                f"        the answer's ``{rej['field']}`` is {values}; ``allow_rejected=True`` returns it instead."
+            )
         lines.append(f"        Operation ``{m['oid']}``.")
         lines.append('        """')
         return lines
@@ -439,9 +453,10 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
             out += ["", f"    {asy}def {m['name']}({signature(m['params'])}) -> {ret}:"]
             out += docstring(m)
             out += [f"        {line}" for line in m["imports"]]
+            extra = ", allow_rejected=allow_rejected" if m["rejection"] else ""
             out.append(
                 f"        return {awt}self._api.call({op_ref}, {m['oid']}.build_request_kwargs, {args}, "
-                f"{m['envelope']})"
+                f"{m['envelope']}{extra})"
             )
         # The raw twin: same parameters, answers the APIResponse.
         out += [

@@ -51,6 +51,7 @@ from .errors import (
     APITimeoutError,
     AuthenticationError,
     CredentialsRequiredError,
+    OrderRejectedError,
     ResponseTooLargeError,
     make_status_error,
 )
@@ -393,11 +394,27 @@ class BaseAPI(Generic[HttpT]):
             f"{op.id}: the response does not parse: {exc}", method=op.method, url=self.wire_path(op)
         )
 
-    def answer(self, result: APIResponse[Envelope[D]]) -> D:
-        """What a call returns: the body's ``data``, or (raw twin) the response standing for it."""
+    def answer(self, op: Operation, result: APIResponse[Envelope[D]], allow_rejected: bool = False) -> D:
+        """What a call returns: the body's ``data``, or (raw twin) the response standing for it.
+
+        An operation with ``x-rejection`` (an order's status REJECTED in a 200) raises
+        :class:`OrderRejectedError` unless ``allow_rejected``; a raw twin answers the response as it came.
+        """
         data = result.parse().data
         if self._raw:
             return cast(D, result.with_parsed(data))
+        rule = op.rejection
+        if rule is not None and not allow_rejected:
+            status = getattr(data, rule.field, None)
+            status_text = str(getattr(status, "value", status))
+            if status_text in rule.values:
+                reason = getattr(data, rule.reason, None) if rule.reason else None
+                raise OrderRejectedError(
+                    data,
+                    reason if isinstance(reason, str) and reason else None,
+                    order_id=getattr(data, "id", None),
+                    status=status_text,
+                )
         return data
 
 
@@ -415,9 +432,17 @@ class SyncAPI(BaseAPI[httpx.Client]):
         super().__init__(config, http, **kw)
         self._sleep = sleep
 
-    def call(self, op: Operation, build: Build, kwargs: dict[str, Any], model: type[Envelope[D]]) -> D:
+    def call(
+        self,
+        op: Operation,
+        build: Build,
+        kwargs: dict[str, Any],
+        model: type[Envelope[D]],
+        *,
+        allow_rejected: bool = False,
+    ) -> D:
         self.prepare(op, kwargs)
-        return self.answer(self.request(op, build_request(op, build, kwargs), model))
+        return self.answer(op, self.request(op, build_request(op, build, kwargs), model), allow_rejected)
 
     def paginate(
         self,
@@ -521,9 +546,18 @@ class AsyncAPI(BaseAPI[httpx.AsyncClient]):
             sleep = asyncio.sleep
         self._sleep = sleep
 
-    async def call(self, op: Operation, build: Build, kwargs: dict[str, Any], model: type[Envelope[D]]) -> D:
+    async def call(
+        self,
+        op: Operation,
+        build: Build,
+        kwargs: dict[str, Any],
+        model: type[Envelope[D]],
+        *,
+        allow_rejected: bool = False,
+    ) -> D:
         self.prepare(op, kwargs)
-        return self.answer(await self.request(op, build_request(op, build, kwargs), model))
+        response = await self.request(op, build_request(op, build, kwargs), model)
+        return self.answer(op, response, allow_rejected)
 
     def paginate(
         self,

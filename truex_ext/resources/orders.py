@@ -121,6 +121,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
                 },
             },
         },
+        rejection={"field": "status", "values": ["REJECTED"], "reason": "text"},
     ),
     "modify_order": Operation(
         id="modify_order",
@@ -332,6 +333,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
                 },
             },
         },
+        rejection={"field": "status", "values": ["REJECTED"], "reason": "text"},
     ),
     "modify_order_deprecated": Operation(
         id="modify_order_deprecated",
@@ -854,10 +856,13 @@ class Orders:
         info: NewOrderInfo,
         external_id: str | None = None,
         x_truex_version: ApiVersion | Unset = UNSET,
+        allow_rejected: bool = False,
     ) -> Order:
         """Create order.
 
         Create a new order for a specific instrument. An order that breaks an exchange rule (increments, price band, balance, ALO that would take) is answered 200 with status REJECTED. Creating again with an `external_id` already used in the last 24 hours and the same body returns the existing order; with a different body it is a 409.
+        Raises :class:`~truex_ext.OrderRejectedError` (the order and its ``text``) when
+        the answer's ``status`` is REJECTED; ``allow_rejected=True`` returns it instead.
         Operation ``create_order``.
         """
         from truex_client.api.orders import create_order
@@ -871,6 +876,7 @@ class Orders:
                 "x_truex_version": x_truex_version,
             },
             OrderResponse,
+            allow_rejected=allow_rejected,
         )
 
     def modify(
@@ -940,12 +946,15 @@ class Orders:
         info: NewOrderInfo,
         external_id: str | None = None,
         x_truex_version: ApiVersion | Unset = UNSET,
+        allow_rejected: bool = False,
     ) -> Order:
         """Create order (deprecated).
 
         Deprecated: use ``create_order`` instead; calling it warns.
 
         DEPRECATED: Use /api/v1/orders instead. Create a new order for a specific instrument.
+        Raises :class:`~truex_ext.OrderRejectedError` (the order and its ``text``) when
+        the answer's ``status`` is REJECTED; ``allow_rejected=True`` returns it instead.
         Operation ``create_order_deprecated``.
         """
         from truex_client.api.orders import create_order_deprecated
@@ -959,6 +968,7 @@ class Orders:
                 "x_truex_version": x_truex_version,
             },
             OrderResponse,
+            allow_rejected=allow_rejected,
         )
 
     def modify_deprecated(
@@ -1259,10 +1269,13 @@ class AsyncOrders:
         info: NewOrderInfo,
         external_id: str | None = None,
         x_truex_version: ApiVersion | Unset = UNSET,
+        allow_rejected: bool = False,
     ) -> Order:
         """Create order.
 
         Create a new order for a specific instrument. An order that breaks an exchange rule (increments, price band, balance, ALO that would take) is answered 200 with status REJECTED. Creating again with an `external_id` already used in the last 24 hours and the same body returns the existing order; with a different body it is a 409.
+        Raises :class:`~truex_ext.OrderRejectedError` (the order and its ``text``) when
+        the answer's ``status`` is REJECTED; ``allow_rejected=True`` returns it instead.
         Operation ``create_order``.
         """
         from truex_client.api.orders import create_order
@@ -1276,6 +1289,7 @@ class AsyncOrders:
                 "x_truex_version": x_truex_version,
             },
             OrderResponse,
+            allow_rejected=allow_rejected,
         )
 
     async def modify(
@@ -1345,12 +1359,15 @@ class AsyncOrders:
         info: NewOrderInfo,
         external_id: str | None = None,
         x_truex_version: ApiVersion | Unset = UNSET,
+        allow_rejected: bool = False,
     ) -> Order:
         """Create order (deprecated).
 
         Deprecated: use ``create_order`` instead; calling it warns.
 
         DEPRECATED: Use /api/v1/orders instead. Create a new order for a specific instrument.
+        Raises :class:`~truex_ext.OrderRejectedError` (the order and its ``text``) when
+        the answer's ``status`` is REJECTED; ``allow_rejected=True`` returns it instead.
         Operation ``create_order_deprecated``.
         """
         from truex_client.api.orders import create_order_deprecated
@@ -1364,6 +1381,7 @@ class AsyncOrders:
                 "x_truex_version": x_truex_version,
             },
             OrderResponse,
+            allow_rejected=allow_rejected,
         )
 
     async def modify_deprecated(

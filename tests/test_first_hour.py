@@ -1,0 +1,142 @@
+"""Issue 14, "the first hour of a new user": what a newcomer hits first, against a served sandbox.
+
+A rejected order raises; the client id is found from the key; modify prints the new values; connection
+errors name the host and the fix; streams write as they go; symbols and increments have helpers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from truex_ext import AsyncTruex, OrderRejectedError, Truex, TruexError
+from truex_ext.cli import main
+from truex_ext.types import NewOrderInfo, OrderStatus, OrderType, Side
+from truex_sandbox.app import create_app
+from truex_sandbox.engine import Exchange
+from truex_sandbox.server import serve_in_thread
+
+BTC = "BTC-PYUSD"
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[tuple[str, Exchange]]:
+    exchange = Exchange()
+    with serve_in_thread(create_app(exchange)) as server:
+        yield server.base_url, exchange
+
+
+def _key(exchange: Exchange, user: str = "ALICE") -> Any:
+    return next(k for k in exchange.seed.api_keys if k.label == user)
+
+
+def client(sandbox: tuple[str, Exchange], *, client_id: bool = True, user: str = "ALICE") -> Truex:
+    base_url, exchange = sandbox
+    key = _key(exchange, user)
+    return Truex(
+        api_key=key.key_id,
+        api_secret=key.secret,
+        client_id=min(key.client_ids) if client_id else None,
+        base_url=base_url,
+        environ={},
+    )
+
+
+def aclient(sandbox: tuple[str, Exchange], *, client_id: bool = True) -> AsyncTruex:
+    base_url, exchange = sandbox
+    key = _key(exchange)
+    return AsyncTruex(
+        api_key=key.key_id,
+        api_secret=key.secret,
+        client_id=min(key.client_ids) if client_id else None,
+        base_url=base_url,
+        environ={},
+    )
+
+
+def cli(sandbox: tuple[str, Exchange], *argv: str, client_id: bool = True) -> tuple[int, str, str]:
+    def factory(**kwargs: Any) -> Truex:
+        base_url, exchange = sandbox
+        key = _key(exchange)
+        return Truex(
+            api_key=key.key_id,
+            api_secret=key.secret,
+            client_id=min(key.client_ids) if client_id else None,
+            environ={},
+            **{**kwargs, "base_url": kwargs.get("base_url") or base_url},
+        )
+
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err, client_factory=factory)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _btc_id(c: Truex) -> str:
+    return next(i.id for i in c.instruments.list() if i.info.symbol == BTC)
+
+
+def _tiny_order(c: Truex, client_id: str) -> NewOrderInfo:
+    return NewOrderInfo(
+        client_id=client_id,
+        instrument_id=_btc_id(c),
+        qty=Decimal("0.00001"),  # below the instrument's minimum: the exchange rejects it (200, REJECTED)
+        price=Decimal("74000"),
+        side=Side.BUY,
+        type_=OrderType.LIMIT,
+    )
+
+
+# --- 1. a rejected order is an error ----------------------------------------------------------------
+
+
+def test_a_rejected_order_raises_with_the_exchanges_reason(sandbox: tuple[str, Exchange]) -> None:
+    with client(sandbox) as c:
+        assert c.client_id is not None
+        info = _tiny_order(c, c.client_id)
+        with pytest.raises(OrderRejectedError) as caught:
+            c.orders.create(info=info)
+        exc = caught.value
+        assert isinstance(exc, TruexError)
+        assert exc.order.status == OrderStatus.REJECTED and exc.order.id == exc.order_id
+        assert exc.reason and exc.reason == exc.order.text
+        assert str(exc) == f"order {exc.order_id} REJECTED: {exc.reason}"
+        # Asked for, the rejected order is returned as the exchange answered it.
+        order = c.orders.create(info=info, allow_rejected=True)
+        assert order.status == OrderStatus.REJECTED
+        # The raw twin answers the response as it came (HTTP 200), for whoever inspects it.
+        raw = c.orders.with_raw_response.create(info=info)
+        assert raw.status_code == 200 and raw.parse().status == OrderStatus.REJECTED
+
+
+def test_a_rejected_order_raises_on_the_async_client_too(sandbox: tuple[str, Exchange]) -> None:
+    with client(sandbox) as c:
+        assert c.client_id is not None
+        info = _tiny_order(c, c.client_id)
+
+    async def go() -> None:
+        async with aclient(sandbox) as a:
+            with pytest.raises(OrderRejectedError, match="REJECTED: "):
+                await a.orders.create(info=info)
+            order = await a.orders.create(info=info, allow_rejected=True)
+            assert order.status == OrderStatus.REJECTED
+
+    asyncio.run(go())
+
+
+def test_the_cli_exits_1_with_one_line_giving_the_reason(sandbox: tuple[str, Exchange]) -> None:
+    code, out, err = cli(
+        sandbox, "order", "create", BTC, "--side", "BUY", "--qty", "0.00001", "--price", "74000"
+    )
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("truex: error: order ") and " REJECTED: " in err
+    code, out, err = cli(
+        sandbox, "--json", "order", "create", BTC, "--side", "BUY", "--qty", "0.01", "--price", "74000"
+    )
+    assert code == 0 and json.loads(out)["status"] == "ACTIVE"
