@@ -140,3 +140,94 @@ def test_the_cli_exits_1_with_one_line_giving_the_reason(sandbox: tuple[str, Exc
         sandbox, "--json", "order", "create", BTC, "--side", "BUY", "--qty", "0.01", "--price", "74000"
     )
     assert code == 0 and json.loads(out)["status"] == "ACTIVE"
+
+
+# --- 2. the client id is found from the key -----------------------------------------------------------
+
+
+def test_without_a_client_id_the_keys_one_client_is_used(sandbox: tuple[str, Exchange]) -> None:
+    alice = min(_key(sandbox[1]).client_ids)
+    with client(sandbox, client_id=False) as c:
+        assert c.client_id is None  # a property never calls the network
+        assert c.resolve_client_id() == alice
+        assert c.client_id == alice  # remembered
+        assert c.with_options(max_retries=0).client_id == alice  # and shared with copies
+        order = c.orders.create(info=_tiny_order(c, c.resolve_client_id()), allow_rejected=True)
+        assert order.order_info.client_id == alice  # type: ignore[union-attr]
+
+    async def go() -> str:
+        async with aclient(sandbox, client_id=False) as a:
+            assert a.client_id is None
+            return await a.resolve_client_id()
+
+    assert asyncio.run(go()) == alice
+    code, out, err = cli(
+        sandbox,
+        "--json",
+        "order",
+        "create",
+        BTC,
+        "--side",
+        "BUY",
+        "--qty",
+        "0.01",
+        "--price",
+        "74000",
+        client_id=False,
+    )
+    assert code == 0, err
+    assert json.loads(out)["order_info"]["client_id"] == alice
+
+
+def _clients_server(ids: list[str]) -> Any:
+    import httpx
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/v1/cefi/clients"
+        assert "x-truex-auth-userid" not in {k.lower() for k in request.headers}
+        data = [{"id": i, "info": {"mnemonic": f"C{n}"}} for n, i in enumerate(ids)]
+        return httpx.Response(
+            200, json={"data": data, "pagination": {"size": len(data), "next_cursor": None}}
+        )
+
+    return httpx.MockTransport(handler)
+
+
+def test_several_or_no_clients_bound_to_the_key_is_an_error_listing_them() -> None:
+    from truex_ext import ClientIdError
+
+    several = _clients_server(["2", "1"])
+    with (
+        Truex(api_key="k", api_secret="s", environ={}, transport=several) as c,
+        pytest.raises(ClientIdError) as caught,
+    ):
+        c.resolve_client_id()
+    assert caught.value.client_ids == ("1", "2")
+    assert str(caught.value) == (
+        "this API key is bound to 2 clients (1 (C1), 2 (C0)): choose one with TRUEX_CLIENT_ID or client_id="
+    )
+    assert isinstance(caught.value, LookupError)
+    none = _clients_server([])
+    with (
+        Truex(api_key="k", api_secret="s", environ={}, transport=none) as c,
+        pytest.raises(ClientIdError, match=r"no client is bound to this API key at http://127\.0\.0\.1:8765"),
+    ):
+        c.resolve_client_id()
+    # Configured, nothing is asked.
+    with Truex(api_key="k", api_secret="s", client_id="9", environ={}, transport=_clients_server([])) as c:
+        assert c.resolve_client_id() == "9"
+
+
+def test_private_calls_find_the_client_id_themselves(sandbox: tuple[str, Exchange]) -> None:
+    alice = min(_key(sandbox[1]).client_ids)
+    with client(sandbox, client_id=False) as c:
+        assert [b.id for b in c.balances.list()] == [alice]  # was 401: missing x-truex-auth-userid
+        assert c.client_id == alice
+
+    async def go() -> list[str]:
+        async with aclient(sandbox, client_id=False) as a:
+            return [b.id async for b in a.balances.list()]
+
+    assert asyncio.run(go()) == [alice]
+    code, out, err = cli(sandbox, "balances", client_id=False)
+    assert code == 0 and alice in out, err

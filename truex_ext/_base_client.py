@@ -156,6 +156,10 @@ class BaseAPI(Generic[HttpT]):
         self._raw = False
         self._raw_twin: Any = None
         self._prefixes: dict[str, tuple[str, dict[str, Any]]] = {}  # base -> (its URL, the timeouts)
+        #: The client's ``resolve_client_id`` (sync, or a coroutine function for the async client): called
+        #: once before the first private call of an HMAC client configured without a client id.
+        self.discover_client_id: Callable[[], Any] | None = None
+        self._client_id_known = config.credentials is None or config.credentials.client_id is not None
 
     @property
     def raw(self) -> Any:
@@ -212,6 +216,16 @@ class BaseAPI(Generic[HttpT]):
                 op.successor,
                 stacklevel=_caller_stacklevel(),
             )
+
+    def must_discover(self, op: Operation) -> bool:
+        """Whether the client id must be found from the key before ``op`` (``x-truex-auth-userid``).
+
+        Only for an HMAC client without ``client_id=`` / ``TRUEX_CLIENT_ID``, before its first private call
+        other than the discovery itself (``GET /clients`` needs no client id).
+        """
+        if self._client_id_known or op.public or op.id.startswith("list_clients"):
+            return False
+        return self.discover_client_id is not None
 
     # --- 2. build ------------------------------------------------------------------------------------
     def build(self, base: str, http: HttpT, request_kwargs: dict[str, Any]) -> httpx.Request:
@@ -442,7 +456,13 @@ class SyncAPI(BaseAPI[httpx.Client]):
         allow_rejected: bool = False,
     ) -> D:
         self.prepare(op, kwargs)
+        if self.must_discover(op):
+            self.discovered(self.discover_client_id)
         return self.answer(op, self.request(op, build_request(op, build, kwargs), model), allow_rejected)
+
+    def discovered(self, discover: Any) -> None:
+        discover()
+        self._client_id_known = True
 
     def paginate(
         self,
@@ -458,6 +478,8 @@ class SyncAPI(BaseAPI[httpx.Client]):
         kwargs = self.whole_list_under_v2024(op, kwargs)
 
         def fetch(page_kwargs: dict[str, Any]) -> Page[I]:
+            if self.must_discover(op):
+                self.discovered(self.discover_client_id)
             response = self.request(op, build_request(op, build, page_kwargs), page_model)
             parsed: Any = response.parse()
             return Page(items=parsed.data, next_cursor=parsed.pagination.next_cursor, response=response)
@@ -556,8 +578,14 @@ class AsyncAPI(BaseAPI[httpx.AsyncClient]):
         allow_rejected: bool = False,
     ) -> D:
         self.prepare(op, kwargs)
+        if self.must_discover(op):
+            await self.adiscovered(self.discover_client_id)
         response = await self.request(op, build_request(op, build, kwargs), model)
         return self.answer(op, response, allow_rejected)
+
+    async def adiscovered(self, discover: Any) -> None:
+        await discover()
+        self._client_id_known = True
 
     def paginate(
         self,
@@ -573,6 +601,8 @@ class AsyncAPI(BaseAPI[httpx.AsyncClient]):
         kwargs = self.whole_list_under_v2024(op, kwargs)
 
         async def fetch(page_kwargs: dict[str, Any]) -> Page[I]:
+            if self.must_discover(op):
+                await self.adiscovered(self.discover_client_id)
             response = await self.request(op, build_request(op, build, page_kwargs), page_model)
             parsed: Any = response.parse()
             return Page(items=parsed.data, next_cursor=parsed.pagination.next_cursor, response=response)

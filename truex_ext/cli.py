@@ -12,7 +12,8 @@
     truex trades
     truex transfers [--active]
 
-Credentials come from ``TRUEX_API_KEY``, ``TRUEX_API_SECRET``, ``TRUEX_CLIENT_ID``; ``--env prod|uat|sandbox``
+Credentials come from ``TRUEX_API_KEY``, ``TRUEX_API_SECRET`` (and ``TRUEX_CLIENT_ID`` when the key is
+bound to several clients; otherwise the key's one client is used); ``--env prod|uat|sandbox``
 (or ``TRUEX_ENVIRONMENT``) picks a documented environment, ``--base-url`` (or ``TRUEX_BASE_URL``) any URL;
 the default is the local sandbox. ``--json`` prints machine
 output. Errors are one line on stderr and a non-zero exit; secrets are never printed.
@@ -116,12 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _client_id(client: Truex) -> str:
-    if client.client_id:
-        return client.client_id
-    first = next(iter(client.clients.list()), None)
-    if first is None:
-        raise LookupError("no client is tied to this API key")
-    return str(first.id)
+    return client.resolve_client_id()  # TRUEX_CLIENT_ID, else the one client bound to the key
 
 
 def _instrument_id(client: Truex, symbol: str) -> str:
