@@ -231,3 +231,33 @@ def test_private_calls_find_the_client_id_themselves(sandbox: tuple[str, Exchang
     assert asyncio.run(go()) == [alice]
     code, out, err = cli(sandbox, "balances", client_id=False)
     assert code == 0 and alice in out, err
+
+
+# --- 3. modify shows the new terms ---------------------------------------------------------------------
+
+
+def _row(out: str, order_id: str) -> dict[str, str]:
+    lines = out.splitlines()
+    header = lines[0].replace("EXTERNAL ID", "EXTERNAL_ID").split()
+    row = next(line.split() for line in lines[1:] if line.startswith(order_id))
+    return dict(zip(header, row, strict=False))
+
+
+def test_modify_and_status_print_the_terms_after_the_modify(sandbox: tuple[str, Exchange]) -> None:
+    code, out, err = cli(
+        sandbox, "--json", "order", "create", BTC, "--side", "BUY", "--qty", "0.01", "--price", "74000"
+    )
+    assert code == 0, err
+    order_id = json.loads(out)["id"]
+    code, out, err = cli(sandbox, "order", "modify", order_id, "--qty", "0.02", "--price", "74000.5")
+    assert code == 0, err
+    row = _row(out, order_id)
+    assert (row["QTY"], row["PRICE"], row["LEAVES"]) == ("0.02", "74000.5", "0.02")  # was 0.01 and 74000
+    code, out, err = cli(sandbox, "orders", "status", order_id)
+    assert code == 0, err
+    assert (_row(out, order_id)["QTY"], _row(out, order_id)["PRICE"]) == ("0.02", "74000.5")
+    code, out, _ = cli(sandbox, "orders", "active")
+    assert (_row(out, order_id)["QTY"], _row(out, order_id)["PRICE"]) == ("0.02", "74000.5")
+    # An order never modified shows its own terms.
+    code, out, _ = cli(sandbox, "order", "create", BTC, "--side", "BUY", "--qty", "0.03", "--price", "74001")
+    assert code == 0 and "0.03" in out and "74001" in out

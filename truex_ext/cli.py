@@ -235,8 +235,9 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("STATUS", "status"),
         ("SIDE", "order_info.side"),
         ("TYPE", "order_info.type"),
-        ("QTY", "order_info.qty"),
-        ("PRICE", "order_info.price"),
+        # A modified order keeps its first terms in order_info; its current ones are in modify_info.
+        ("QTY", "modify_info.new_qty|order_info.qty"),
+        ("PRICE", "modify_info.new_price|order_info.price"),
         ("LEAVES", "leaves_qty"),
         ("EXECUTED", "executed_qty"),
     ],
@@ -265,9 +266,14 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
 
 
 def _get(obj: Any, path: str) -> str:
-    for part in path.split("."):
-        obj = obj.get(part) if isinstance(obj, dict) else None
-    return "" if obj is None else str(obj)
+    """The value at a dotted ``path``; ``a.b|c.d`` is the first of the alternatives that is present."""
+    for alternative in path.split("|"):
+        value = obj
+        for part in alternative.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is not None:
+            return str(value)
+    return ""
 
 
 def _table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:
