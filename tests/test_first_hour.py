@@ -261,3 +261,62 @@ def test_modify_and_status_print_the_terms_after_the_modify(sandbox: tuple[str, 
     # An order never modified shows its own terms.
     code, out, _ = cli(sandbox, "order", "create", BTC, "--side", "BUY", "--qty", "0.03", "--price", "74001")
     assert code == 0 and "0.03" in out and "74001" in out
+
+
+# --- 4. connection and configuration errors name the host and the fix ----------------------------------
+
+
+def _dead_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_dead_port_names_the_host_and_how_to_start_the_sandbox() -> None:
+    from truex_ext import APIConnectionError
+
+    port = _dead_port()
+    url = f"http://127.0.0.1:{port}"
+    expected = (
+        f"cannot connect to {url} (connection refused): is the sandbox running? start it with "
+        "`truex-sandbox`, or set TRUEX_BASE_URL / --env"
+    )
+    with Truex(base_url=url, environ={}, max_retries=0) as c, pytest.raises(APIConnectionError) as caught:
+        c.service.health()
+    assert str(caught.value) == expected  # was "connection failed: [Errno 111] Connection refused"
+    assert caught.value.origin == url
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["--base-url", url, "health"], out=out, err=err)
+    assert code == 1 and err.getvalue() == f"truex: error: {expected}\n"
+
+
+def test_a_401_names_the_host(sandbox: tuple[str, Exchange]) -> None:
+    from truex_ext import AuthenticationError
+
+    base_url, exchange = sandbox
+    key = _key(exchange)
+    with (
+        Truex(
+            api_key=key.key_id, api_secret="not-the-secret", client_id="1", base_url=base_url, environ={}
+        ) as c,
+        pytest.raises(AuthenticationError) as caught,
+    ):
+        c.orders.active().first_page()
+    origin = base_url.split("/v1/")[0].rstrip("/")
+    assert caught.value.origin == origin
+    assert f"{origin} is the local sandbox: use the API key and secret its banner printed" in str(
+        caught.value
+    )
+    out, err = io.StringIO(), io.StringIO()
+    code = main(
+        ["balances"],
+        out=out,
+        err=err,
+        client_factory=lambda **kw: Truex(
+            api_key="unknown", api_secret="x", client_id="1", base_url=base_url, environ={}
+        ),
+    )
+    assert code == 1 and err.getvalue().count("\n") == 1
+    assert err.getvalue().startswith("truex: error: 401 ") and origin in err.getvalue()

@@ -294,9 +294,26 @@ class BaseAPI(Generic[HttpT]):
 
     @staticmethod
     def network_error(request: httpx.Request, exc: httpx.TransportError) -> APIConnectionError:
+        """The typed error of a request that got no response, naming the host and the likely fix.
+
+        ``cannot connect to http://127.0.0.1:8765 (connection refused): is the sandbox running? ...``
+        """
+        origin = _origin(request.url)
         if isinstance(exc, httpx.TimeoutException):
-            return APITimeoutError(f"timed out: {exc}", method=request.method, url=request.url.path)
-        return APIConnectionError(f"connection failed: {exc}", method=request.method, url=request.url.path)
+            error: APIConnectionError = APITimeoutError(
+                f"timed out talking to {origin}: {_one_line(exc) or type(exc).__name__}",
+                method=request.method,
+                url=request.url.path,
+            )
+            error.origin = origin
+            return error
+        error = APIConnectionError(
+            f"cannot connect to {origin} ({_reason(exc)}): {_connect_hint(request.url)}",
+            method=request.method,
+            url=request.url.path,
+        )
+        error.origin, error.hint = origin, _connect_hint(request.url)
+        return error
 
     # --- 4. status -----------------------------------------------------------------------------------
     def raise_for_status(
@@ -307,9 +324,12 @@ class BaseAPI(Generic[HttpT]):
         status = response.status_code
         if 200 <= status < 300 or (status in op.ok_statuses and not _is_problem(response.headers, content)):
             return
-        raise make_status_error(
+        error = make_status_error(
             status, response.headers, content, request.method, request.url.path, skew_offset=self.skew.offset
         )
+        if status == 401:
+            error._with_hint(_origin(request.url), _auth_hint(request.url))
+        raise error
 
     # --- 5. retry --------------------------------------------------------------------------------------
     def renewable(self, exc: APIError_, renewed: bool) -> bool:
@@ -702,3 +722,59 @@ def _is_problem(headers: httpx.Headers, content: bytes) -> bool:
     except ValueError:
         return True
     return not isinstance(body, dict) or "error" in body or "title" in body or "type" in body
+
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def _origin(url: httpx.URL) -> str:
+    """``http://127.0.0.1:8765``: where a request went (no path, no query)."""
+    port = f":{url.port}" if url.port is not None else ""
+    return f"{url.scheme}://{url.host}{port}"
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a connection failed, in words: ``connection refused``, ``name not resolved``, ..."""
+    import errno
+    import socket
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return "name not resolved"
+        if isinstance(seen, OSError) and seen.errno is not None:
+            known = {
+                errno.ECONNREFUSED: "connection refused",
+                errno.ECONNRESET: "connection reset",
+                errno.EHOSTUNREACH: "host unreachable",
+                errno.ENETUNREACH: "network unreachable",
+            }
+            if seen.errno in known:
+                return known[seen.errno]
+        seen = seen.__cause__ or seen.__context__
+    text = _one_line(exc)
+    lowered = text.lower()
+    for words in ("connection refused", "name or service not known", "connection reset"):
+        if words in lowered:
+            return "name not resolved" if words.startswith("name") else words
+    return text or type(exc).__name__
+
+
+def _connect_hint(url: httpx.URL) -> str:
+    if url.host in _LOOPBACK:
+        return "is the sandbox running? start it with `truex-sandbox`, or set TRUEX_BASE_URL / --env"
+    return "check the network and the URL (TRUEX_BASE_URL / TRUEX_ENVIRONMENT / --env)"
+
+
+def _auth_hint(url: httpx.URL) -> str:
+    origin = _origin(url)
+    if url.host in _LOOPBACK:
+        return (
+            f"{origin} is the local sandbox: use the API key and secret its banner printed, "
+            "or set TRUEX_BASE_URL / --env for another environment"
+        )
+    return f"refused by {origin}: check that TRUEX_API_KEY and TRUEX_API_SECRET are keys of this environment"

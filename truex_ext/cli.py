@@ -331,7 +331,8 @@ def main(
         detail = exc.problem.detail if exc.problem and exc.problem.detail else str(exc)
         print(
             f"truex: error: {exc.status_code} {detail}"
-            + (f" (request id {exc.request_id})" if exc.request_id else ""),
+            + (f" (request id {exc.request_id})" if exc.request_id else "")
+            + (f" ({exc.hint})" if exc.hint else ""),
             file=err,
         )
         return EXIT_API

@@ -142,6 +142,15 @@ class APIError(TruexError):
         self.message = message
         self.method = method
         self.url = url
+        #: ``scheme://host:port`` the request went to, and what to do about the error (set by the call loop
+        #: on connection errors and 401s; part of the message).
+        self.origin: str | None = None
+        self.hint: str | None = None
+
+    def _with_hint(self, origin: str, hint: str) -> None:
+        self.origin, self.hint = origin, hint
+        self.message = f"{self.message} ({hint})"
+        self.args = (self.message,)
 
     def __str__(self) -> str:
         return self.message
