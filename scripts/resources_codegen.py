@@ -218,6 +218,8 @@ def _params_table(spec: Spec, op: dict[str, Any]) -> dict[str, Any]:
             "required": bool(resolved.get("required", False)),
             "schema": spec.resolve(resolved.get("schema", {})),
         }
+        if resolved.get("x-json"):  # a JSON string the caller may give as a dict (sent compact)
+            table[python]["json"] = True
     return table
 
 
@@ -295,6 +297,8 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
                         params.append((fname, "str | None", "None"))
                     else:
                         params.append((fname, fann, "UNSET" if has_default else None))
+            elif _params_table(spec, op).get(name, {}).get("json"):
+                params.append((name, ann.replace("str", "str | dict[str, Any]", 1), default))
             else:
                 params.append((name, ann, default))
         for _, ann, _ in params:
@@ -339,6 +343,7 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
     def header(tag: str) -> list[str]:
         methods = by_tag[tag]
         uses_decimal = any(re.search(r"\bDecimal\b", ann) for m in methods for _, ann, _ in m["params"])
+        uses_any = any(re.search(r"\bAny\b", ann) for m in methods for _, ann, _ in m["params"])
         return [
             f'"""{tag}: the typed methods of its operations in openapi/truex.yaml, sync and async.',
             "",
@@ -350,7 +355,9 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
             "",
             "import builtins",
             "import functools",
-            "from typing import TYPE_CHECKING, Final",
+            "from typing import TYPE_CHECKING, Any, Final"
+            if uses_any
+            else "from typing import TYPE_CHECKING, Final",
             "",
             "from truex_client.types import UNSET, Unset",
             "",

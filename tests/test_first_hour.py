@@ -7,6 +7,7 @@ errors name the host and the fix; streams write as they go; symbols and incremen
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 from collections.abc import Iterator
@@ -320,3 +321,150 @@ def test_a_401_names_the_host(sandbox: tuple[str, Exchange]) -> None:
     )
     assert code == 1 and err.getvalue().count("\n") == 1
     assert err.getvalue().startswith("truex: error: 401 ") and origin in err.getvalue()
+
+
+# --- 5. streams: --jsonl, Ctrl-C, --query checked ----------------------------------------------------------
+
+
+def test_jsonl_writes_one_object_a_line(sandbox: tuple[str, Exchange]) -> None:
+    for _ in range(3):
+        assert (
+            cli(sandbox, "order", "create", BTC, "--side", "BUY", "--qty", "0.01", "--price", "74000")[0] == 0
+        )
+    code, out, err = cli(sandbox, "--jsonl", "orders", "list", "--max", "2")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 2 and all(json.loads(line)["id"] for line in lines)
+    code, out, _ = cli(sandbox, "--jsonl", "health")
+    assert code == 0 and json.loads(out)["status"] == "healthy" and out.count("\n") == 1
+    query = '{"columns":[{"name":"status","filter":[{"$in":["ACTIVE"]}]}]}'
+    code, out, err = cli(sandbox, "--jsonl", "orders", "list", "--query", query)
+    assert code == 0, err
+    assert {json.loads(line)["status"] for line in out.splitlines()} == {"ACTIVE"}
+
+
+class _Interrupted:
+    """A client whose order list yields two orders, then the user presses Ctrl-C."""
+
+    def __init__(self, **_: Any) -> None:
+        self.orders = self
+
+    def __enter__(self) -> _Interrupted:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def list(self, **_: Any) -> Iterator[Any]:
+        from truex_ext.types import Order
+
+        for n in (1, 2):
+            yield Order.from_dict({"id": str(n), "status": "ACTIVE"})
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_exits_130_with_one_line_and_keeps_what_was_written() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["--jsonl", "orders", "list"], out=out, err=err, client_factory=_Interrupted)  # type: ignore[arg-type]
+    assert code == 130
+    assert [json.loads(line)["id"] for line in out.getvalue().splitlines()] == ["1", "2"]
+    assert err.getvalue() == "truex: interrupted; 2 lines written are kept\n"
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["orders", "list"], out=out, err=err, client_factory=_Interrupted)  # type: ignore[arg-type]
+    assert code == 130 and out.getvalue() == "" and err.getvalue() == "truex: interrupted\n"
+
+
+def test_ctrl_c_on_a_real_process_exits_130(sandbox: tuple[str, Exchange]) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    _, exchange = sandbox
+    key = _key(exchange)
+    # A slow list: a server that never answers, so the process is surely waiting when SIGINT arrives.
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        env = {
+            **os.environ,
+            "TRUEX_API_KEY": key.key_id,
+            "TRUEX_API_SECRET": key.secret,
+            "TRUEX_CLIENT_ID": "1",
+        }
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "truex_ext.cli",
+                "--base-url",
+                f"http://127.0.0.1:{port}",
+                "--jsonl",
+                "orders",
+                "list",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        conn, _ = listener.accept()  # the request arrived: the process waits for the answer
+        try:
+            time.sleep(0.2)
+            proc.send_signal(signal.SIGINT)
+            stdout, stderr = proc.communicate(timeout=30)
+        finally:
+            conn.close()
+    assert proc.returncode == 130
+    assert stderr == "truex: interrupted; 0 lines written are kept\n" and stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("{not json", "query: is not valid JSON"),
+        ('{"colums": []}', "query: unknown key 'colums'; valid keys: columns"),
+        (
+            '{"columns":[{"name":"status","filter":[{"$in":["filled"]}]}]}',
+            "'filled' is not a status; valid values: ACTIVE, CANCELED, CANCEL_PENDING, FILLED",
+        ),
+        (
+            '{"columns":[{"name":"colour","filter":[{"$eq":"x"}]}]}',
+            "valid names: status, side, type, instrument_id",
+        ),
+        ('{"columns":[{"name":"side","filter":[{"$ne":"BUY"}]}]}', "valid operators: $in, $eq"),
+    ],
+)
+def test_a_bad_query_is_refused_before_sending(query: str, message: str) -> None:
+    def never(**_: Any) -> Truex:
+        raise AssertionError("no client may be built for a bad query")
+
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["orders", "list", "--query", query], out=out, err=err, client_factory=never)
+    assert code == 2 and err.getvalue().count("\n") == 1
+    assert message in err.getvalue()
+
+
+def test_max_must_be_at_least_one_and_help_documents_the_query() -> None:
+    err = io.StringIO()
+    with pytest.raises(SystemExit) as info, contextlib.redirect_stderr(err):
+        main(["orders", "list", "--max", "-1"], out=io.StringIO(), err=err)
+    assert info.value.code == 2 and "must be at least 1, not -1" in err.getvalue()
+    out = io.StringIO()
+    with pytest.raises(SystemExit), contextlib.redirect_stdout(out):
+        main(["orders", "list", "--help"])
+    text = out.getvalue()
+    assert "examples:" in text and '"$in"' in text and "FILLED" in text and "--jsonl" in text
+
+
+def test_python_takes_a_dict_for_query(sandbox: tuple[str, Exchange]) -> None:
+    query = {"columns": [{"name": "status", "filter": [{"$in": ["ACTIVE"]}]}]}
+    with client(sandbox) as c:
+        orders = list(c.orders.list(query=query, max_items=5))
+        assert orders and {o.status for o in orders} == {OrderStatus.ACTIVE}
+        raw = c.orders.with_raw_response.list(query=query, size=1)
+        assert raw.status_code == 200

@@ -207,6 +207,10 @@ class BaseAPI(Generic[HttpT]):
             raise CredentialsRequiredError(
                 "TRUEX_API_KEY", "TRUEX_API_SECRET", context=f"{op.id} needs credentials"
             )
+        for name, param in op.params.items():  # x-json: a dict is sent as its compact JSON string
+            value = kwargs.get(name)
+            if param.get("json") and isinstance(value, dict):
+                kwargs[name] = json.dumps(value, separators=(",", ":"))
         validate_request(op, kwargs)
         if op.deprecated:
             warn_deprecated(

@@ -11,12 +11,14 @@
     truex order cancel ORDER_ID
     truex trades
     truex transfers [--active]
+    truex --jsonl orders list [--query JSON] [--max N]
 
 Credentials come from ``TRUEX_API_KEY``, ``TRUEX_API_SECRET`` (and ``TRUEX_CLIENT_ID`` when the key is
 bound to several clients; otherwise the key's one client is used); ``--env prod|uat|sandbox``
 (or ``TRUEX_ENVIRONMENT``) picks a documented environment, ``--base-url`` (or ``TRUEX_BASE_URL``) any URL;
 the default is the local sandbox. ``--json`` prints machine
-output. Errors are one line on stderr and a non-zero exit; secrets are never printed.
+output, ``--jsonl`` one object a line as pages arrive (Ctrl-C exits 130 keeping the lines written). Errors
+are one line on stderr and a non-zero exit; secrets are never printed.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ if TYPE_CHECKING:  # the client is imported only when a command runs: `truex --h
 
 # Exit statuses: 1 an API or network error, 2 bad usage or bad input.
 EXIT_API, EXIT_USAGE = 1, 2
+EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT (128 + 2)
 DAY_NS = 24 * 3600 * 10**9
 
 
@@ -48,6 +51,33 @@ def _decimal(text: str) -> Decimal:
     if not value.is_finite():
         raise argparse.ArgumentTypeError(f"{text!r} is not a finite decimal number")
     return value
+
+
+def _max(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+QUERY_HELP = """\
+--query filters the orders, as JSON (checked before anything is sent):
+
+  {"columns": [{"name": COLUMN, "filter": [{"$in": [VALUE, ...]} | {"$eq": VALUE}]}, ...]}
+
+COLUMN is status, side, type or instrument_id; columns are ANDed, the values of one column ORed.
+Values are the API's upper-case ones: status ACTIVE, CANCELED, CANCEL_PENDING, FILLED, INITIALIZED,
+MODIFY_PENDING, NEW_PENDING, REJECTED; side BUY, SELL; type LIMIT, MARKET.
+
+examples:
+  truex orders list --query '{"columns":[{"name":"status","filter":[{"$in":["FILLED"]}]}]}'
+  truex orders list --query '{"columns":[{"name":"side","filter":[{"$eq":"SELL"}]},
+                                         {"name":"status","filter":[{"$in":["ACTIVE","FILLED"]}]}]}'
+  truex --jsonl orders list --max 1000 > orders.jsonl    # one order a line, written as pages arrive
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,7 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="API URL, e.g. https://api.truex.co/v1/cefi; wins over --env (default: $TRUEX_BASE_URL)",
     )
     parser.add_argument("--api-version", help="X-Truex-Version (default: v2026_01_23)")
-    parser.add_argument("--json", action="store_true", help="machine-readable JSON output")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="machine-readable JSON output")
+    output.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="one JSON object a line, written as pages arrive (lists: orders, trades, transfers, ...)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("health", help="service health")
@@ -80,11 +116,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     orders = sub.add_parser("orders", help="query orders")
     osub = orders.add_subparsers(dest="what", required=True, metavar="list|active|status")
-    olist = osub.add_parser("list", help="orders of the last 24 hours (all pages)")
-    olist.add_argument(
-        "--query", help='JSON filter, e.g. \'{"columns":[{"name":"status","filter":[{"$in":["FILLED"]}]}]}\''
+    olist = osub.add_parser(
+        "list",
+        help="orders of the last 24 hours (all pages)",
+        epilog=QUERY_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    olist.add_argument("--max", type=int, dest="max_items", help="stop after this many orders")
+    olist.add_argument(
+        "--query",
+        help='JSON filter (see below), e.g. \'{"columns":[{"name":"status","filter":[{"$in":["FILLED"]}]}]}\'',
+    )
+    olist.add_argument("--max", type=_max, dest="max_items", help="stop after this many orders (≥ 1)")
     osub.add_parser("active", help="active orders")
     ostatus = osub.add_parser("status", help="status of one order")
     ostatus.add_argument("ref")
@@ -110,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     cancel.add_argument("--client-id", action="store_true", help="REF is the external (client) order id")
 
     trades = sub.add_parser("trades", help="your trades of the last 24 hours")
-    trades.add_argument("--max", type=int, dest="max_items")
+    trades.add_argument("--max", type=_max, dest="max_items", help="stop after this many trades (≥ 1)")
     transfers = sub.add_parser("transfers", help="your transfers of the last 24 hours")
     transfers.add_argument("--active", action="store_true", help="only transfers not yet final")
     return parser
@@ -140,6 +182,22 @@ def _progress(items: Iterable[Any], noun: str, stream: TextIO) -> Iterable[Any]:
         stream.write(f"\r{count} {noun} fetched.   \n")
 
 
+class Stream:
+    """The items of a list command, fetched page by page as they are iterated."""
+
+    def __init__(self, items: Iterable[Any], noun: str) -> None:
+        self.items = items
+        self.noun = noun
+
+
+def _check(args: argparse.Namespace) -> None:
+    """What can be refused before a client is built or anything is sent (exit 2)."""
+    if getattr(args, "query", None):
+        from .queries import check_order_query
+
+        args.query = check_order_query(args.query)
+
+
 def _run(args: argparse.Namespace, client: Truex, err: TextIO) -> Any:
     from truex_client.models import (
         ExecInstFlag,
@@ -157,7 +215,7 @@ def _run(args: argparse.Namespace, client: Truex, err: TextIO) -> Any:
     if args.command == "versions":
         return client.service.versions()
     if args.command == "instruments":
-        return list(client.instruments.list(size=100))
+        return Stream(client.instruments.list(size=100), "instruments")
     if args.command == "book":
         return client.market.quotes(instrument_id=_instrument_id(client, args.symbol)).first_page().items
     if args.command == "quote":
@@ -168,15 +226,15 @@ def _run(args: argparse.Namespace, client: Truex, err: TextIO) -> Any:
             qty_unit=QtyUnit(args.unit),
         )
     if args.command == "balances":
-        return list(client.balances.list(size=100))
+        return Stream(client.balances.list(size=100), "balances")
     if args.command == "orders":
         if args.what == "list":
             kwargs: dict[str, Any] = {"size": 100, "max_items": args.max_items}
             if args.query:
                 kwargs["query"] = args.query
-            return list(_progress(client.orders.list(**kwargs), "orders", err))
+            return Stream(_progress(client.orders.list(**kwargs), "orders", err), "orders")
         if args.what == "active":
-            return list(client.orders.active(size=100))
+            return Stream(client.orders.active(size=100), "orders")
         id_type = IdType.CLIENT if args.client_id else IdType.EXCHANGE
         return client.orders.status(ref_id=args.ref, id_type=id_type)
     if args.command == "order":
@@ -201,15 +259,12 @@ def _run(args: argparse.Namespace, client: Truex, err: TextIO) -> Any:
         return client.orders.cancel(ref_id=args.ref, id_type=id_type)
     if args.command == "trades":
         since = str(time.time_ns() - DAY_NS)
-        return list(
-            _progress(
-                client.orders.trades(timestamp=since, size=100, max_items=args.max_items), "trades", err
-            )
-        )
+        trades = client.orders.trades(timestamp=since, size=100, max_items=args.max_items)
+        return Stream(_progress(trades, "trades", err), "trades")
     if args.command == "transfers":
         if args.active:
-            return list(client.transfers.active(size=100))
-        return list(client.transfers.list(timestamp=str(time.time_ns() - DAY_NS), size=100))
+            return Stream(client.transfers.active(size=100), "transfers")
+        return Stream(client.transfers.list(timestamp=str(time.time_ns() - DAY_NS), size=100), "transfers")
     raise AssertionError(args.command)  # pragma: no cover - argparse only admits the commands above
 
 
@@ -289,6 +344,10 @@ def _balances_rows(entities: list[dict[str, Any]]) -> str:
     return _table(rows, columns)
 
 
+def _json_line(item: Any) -> str:
+    return json.dumps(item.to_dict() if hasattr(item, "to_dict") else item, sort_keys=True)
+
+
 def render(result: Any, as_json: bool) -> str:
     """The text printed for ``result`` (a model, or a list of models)."""
     items = result if isinstance(result, list) else [result]
@@ -315,18 +374,34 @@ def main(
     client_factory: Callable[..., Truex] | None = None,
 ) -> int:
     out, err = out or sys.stdout, err or sys.stderr
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     from .errors import APIStatusError, TruexError
 
     if client_factory is None:
         from .client import Truex
 
         client_factory = Truex
+    written = 0
     try:
+        _check(args)
         with client_factory(
             base_url=args.base_url, environment=args.env, api_version=args.api_version
         ) as client:
             result = _run(args, client, err)
+            if isinstance(result, Stream) and args.jsonl:
+                for item in result.items:  # each line out as soon as its page has arrived
+                    out.write(_json_line(item) + "\n")
+                    out.flush()
+                    written += 1
+                return 0
+            if isinstance(result, Stream):
+                result = list(result.items)
+    except KeyboardInterrupt:
+        out.flush()
+        kept = f"; {written} line{'s' if written != 1 else ''} written are kept" if args.jsonl else ""
+        print(f"truex: interrupted{kept}", file=err)
+        return EXIT_INTERRUPTED
     except APIStatusError as exc:
         detail = exc.problem.detail if exc.problem and exc.problem.detail else str(exc)
         print(
@@ -340,6 +415,10 @@ def main(
         code = EXIT_USAGE if isinstance(exc, ValueError | LookupError) else EXIT_API
         print(f"truex: error: {exc}", file=err)
         return code
+    if args.jsonl:
+        for item in result if isinstance(result, list) else [result]:
+            print(_json_line(item), file=out)
+        return 0
     print(render(result, args.json), file=out)
     return 0
 

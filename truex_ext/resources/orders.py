@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import builtins
 import functools
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from truex_client.types import UNSET, Unset
 
@@ -215,6 +215,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
                 "name": "query",
                 "required": False,
                 "schema": {"type": "string", "minLength": 1, "maxLength": 4096},
+                "json": True,
             },
             "skip": {
                 "in": "query",
@@ -427,6 +428,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
                 "name": "query",
                 "required": False,
                 "schema": {"type": "string", "minLength": 1, "maxLength": 4096},
+                "json": True,
             },
             "skip": {
                 "in": "query",
@@ -908,7 +910,7 @@ class Orders:
     def list_deprecated(
         self,
         *,
-        query: str | Unset = UNSET,
+        query: str | dict[str, Any] | Unset = UNSET,
         skip: int | Unset = UNSET,
         cursor: str | Unset = UNSET,
         size: int | Unset = 10,
@@ -1002,7 +1004,7 @@ class Orders:
     def list(
         self,
         *,
-        query: str | Unset = UNSET,
+        query: str | dict[str, Any] | Unset = UNSET,
         skip: int | Unset = UNSET,
         cursor: str | Unset = UNSET,
         size: int | Unset = 10,
@@ -1321,7 +1323,7 @@ class AsyncOrders:
     def list_deprecated(
         self,
         *,
-        query: str | Unset = UNSET,
+        query: str | dict[str, Any] | Unset = UNSET,
         skip: int | Unset = UNSET,
         cursor: str | Unset = UNSET,
         size: int | Unset = 10,
@@ -1415,7 +1417,7 @@ class AsyncOrders:
     def list(
         self,
         *,
-        query: str | Unset = UNSET,
+        query: str | dict[str, Any] | Unset = UNSET,
         skip: int | Unset = UNSET,
         cursor: str | Unset = UNSET,
         size: int | Unset = 10,
