@@ -27,6 +27,8 @@ TAG_ATTRS = {
     "Balances": "balances",
     "Transfers": "transfers",
 }
+# Hand-written methods a tag's resource classes inherit (truex_ext/helpers.py): lookups by symbol and name.
+MIXINS = {"Instruments": "InstrumentsMixin", "Assets": "AssetsMixin"}
 # JSON-schema keywords the client-side validator understands; everything else is documentation.
 VALIDATION_KEYS = (
     "type",
@@ -362,6 +364,7 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
             "from truex_client.types import UNSET, Unset",
             "",
             "from .._response import to_async_raw, to_async_raw_pages, to_raw",
+            *([f"from ..helpers import Async{MIXINS[tag]}, {MIXINS[tag]}"] if tag in MIXINS else []),
             "from ..operations import Operation",
             "",
             "if TYPE_CHECKING:",
@@ -429,7 +432,7 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
         cls = f"{prefix}{_class_name(tag)}"
         out = [
             "",
-            f"class {cls}:",
+            f"class {cls}({prefix}{MIXINS[tag]}):" if tag in MIXINS else f"class {cls}:",
             f'    """{tag_docs.get(tag, tag).strip()}"""',
             "",
             f"    def __init__(self, api: {api_type}) -> None:",

@@ -468,3 +468,156 @@ def test_python_takes_a_dict_for_query(sandbox: tuple[str, Exchange]) -> None:
         assert orders and {o.status for o in orders} == {OrderStatus.ACTIVE}
         raw = c.orders.with_raw_response.list(query=query, size=1)
         assert raw.status_code == 200
+
+
+# --- 6. instruments and assets by symbol and name; increments ---------------------------------------------
+
+
+def test_instruments_and_assets_by_symbol_and_name(sandbox: tuple[str, Exchange]) -> None:
+    from truex_ext import UnknownSymbolError
+    from truex_ext.helpers import named_balances
+
+    with client(sandbox) as c:
+        btc = c.instruments.get(BTC)
+        assert btc.info.symbol == BTC and c.instruments.id_of(BTC) == btc.id
+        with pytest.raises(UnknownSymbolError) as caught:
+            c.instruments.get("BTC-PUSD")
+        assert isinstance(caught.value, LookupError) and not isinstance(caught.value, StopIteration)
+        assert str(caught.value) == "no instrument 'BTC-PUSD'; known: BTC-PYUSD, ETH-PYUSD"
+        assert c.assets.get("BTC").id == btc.info.base_asset_id
+        assert c.assets.name_of(btc.info.quote_asset_id) == "PYUSD"
+        with pytest.raises(UnknownSymbolError, match="known: BTC, ETH, PYUSD, USD"):
+            c.assets.id_of("XBT")
+        rows = {row.asset: row for row in named_balances(c)}
+        assert set(rows) == {"USD", "PYUSD", "BTC", "ETH"}
+        assert rows["BTC"].asset_id == btc.info.base_asset_id and rows["BTC"].balance.balance == Decimal(10)
+        # An order by symbol: the id helper is what instrument_id takes.
+        order = c.orders.create(
+            info=NewOrderInfo(
+                client_id=c.resolve_client_id(),
+                instrument_id=c.instruments.id_of(BTC),
+                qty=Decimal("0.01"),
+                price=Decimal("74000"),
+                side=Side.BUY,
+                type_=OrderType.LIMIT,
+            )
+        )
+        assert order.status == OrderStatus.ACTIVE
+
+    async def go() -> tuple[str, str, int]:
+        from truex_ext.helpers import anamed_balances
+
+        async with aclient(sandbox) as a:
+            with pytest.raises(UnknownSymbolError):
+                await a.instruments.get("nope")
+            return (
+                await a.instruments.id_of(BTC),
+                await a.assets.id_of("BTC"),
+                len(await anamed_balances(a)),
+            )
+
+    assert asyncio.run(go()) == (btc.id, btc.info.base_asset_id, 4)
+    code, out, _ = cli(sandbox, "balances")
+    assert code == 0 and out.splitlines()[0].split()[:3] == ["CLIENT", "ASSET", "ASSET"]
+    assert any(line.split()[1] == "BTC" for line in out.splitlines()[1:])
+
+
+def _info(qty_inc: str | None = "0.0001", price_inc: str | None = "0.5") -> Any:
+    from truex_ext.types import InstrumentInfo
+
+    info = InstrumentInfo(symbol=BTC, reference_price=Decimal(75000), base_asset_id="1", quote_asset_id="2")
+    if qty_inc is not None:
+        info.qty_increment = Decimal(qty_inc)
+    if price_inc is not None:
+        info.price_increment = Decimal(price_inc)
+    return info
+
+
+@pytest.mark.parametrize(
+    ("qty", "expected"),
+    [
+        ("0.123456", "0.1234"),  # down, never up
+        ("0.12349999", "0.1234"),
+        ("0.1234", "0.1234"),  # on the grid: unchanged
+        ("0.00009", "0.0000"),  # below one increment: zero (the caller decides not to send it)
+        ("-0.00015", "-0.0001"),  # toward zero, not toward -infinity
+        ("5", "5.0000"),
+        ("123456789.123456789", "123456789.1234"),
+    ],
+)
+def test_round_qty_rounds_down_toward_zero(qty: str, expected: str) -> None:
+    from truex_ext.helpers import round_qty
+
+    result = round_qty(_info(), Decimal(qty))
+    assert result == Decimal(expected) and str(result) == expected
+
+
+@pytest.mark.parametrize(
+    ("price", "expected"),
+    [
+        ("74000.26", "74000.5"),
+        ("74000.24", "74000.0"),
+        ("74000.25", "74000.0"),  # a tie: to the even multiple (148000 halves)
+        ("74000.75", "74001.0"),  # a tie: to the even multiple (148002 halves)
+        ("74000.5", "74000.5"),
+        ("0.1", "0.0"),
+    ],
+)
+def test_round_price_rounds_to_the_nearest_ties_to_even(price: str, expected: str) -> None:
+    from truex_ext.helpers import round_price
+
+    assert str(round_price(_info(), Decimal(price))) == expected
+
+
+def test_rounding_refuses_floats_and_missing_increments(sandbox: tuple[str, Exchange]) -> None:
+    from decimal import ROUND_UP
+
+    from truex_ext.helpers import round_price, round_qty
+
+    with pytest.raises(TypeError, match="must be a Decimal, not float"):
+        round_qty(_info(), 0.1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="has no qty_increment"):
+        round_qty(_info(qty_inc=None), Decimal("1"))
+    with pytest.raises(ValueError, match="finite"):
+        round_price(_info(), Decimal("NaN"))
+    assert round_price(_info(), Decimal("74000.01"), rounding=ROUND_UP) == Decimal("74000.5")
+    # Against the sandbox's own increments: a rounded order is accepted, the raw one rejected.
+    with client(sandbox) as c:
+        btc = c.instruments.get(BTC)
+        assert c.client_id is not None
+        info = NewOrderInfo(
+            client_id=c.client_id,
+            instrument_id=btc.id,
+            qty=round_qty(btc, Decimal("0.0123456")),
+            price=round_price(btc, Decimal("74000.3")),
+            side=Side.BUY,
+            type_=OrderType.LIMIT,
+        )
+        assert c.orders.create(info=info).status == OrderStatus.ACTIVE
+
+
+def test_an_orders_current_terms() -> None:
+    from truex_ext.helpers import order_price, order_qty
+    from truex_ext.types import Order
+
+    plain = Order.from_dict(
+        {
+            "id": "1",
+            "status": "ACTIVE",
+            "order_info": {
+                "client_id": "1",
+                "instrument_id": "2",
+                "qty": "0.01",
+                "price": "74000",
+                "side": "BUY",
+                "type": "LIMIT",
+            },
+        }
+    )
+    assert (order_qty(plain), order_price(plain)) == (Decimal("0.01"), Decimal("74000"))
+    modified = Order.from_dict(
+        {**plain.to_dict(), "modify_info": {"client_id": "1", "new_qty": "0.02", "new_price": "74000.5"}}
+    )
+    assert (order_qty(modified), order_price(modified)) == (Decimal("0.02"), Decimal("74000.5"))
+    bare = Order.from_dict({"id": "1", "status": "ACTIVE"})
+    assert (order_qty(bare), order_price(bare)) == (None, None)

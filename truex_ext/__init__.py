@@ -60,11 +60,13 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "versions": ("DEFAULT_VERSION", "SUPPORTED_VERSIONS"),
 }
 #: Submodules reachable as attributes (``truex_ext.types.Order``).
-_SUBMODULES = ("stream", "types")
+_SUBMODULES = ("helpers", "queries", "stream", "types")
 
 _LAZY = {name: module for module, names in _EXPORTS.items() for name in names}
 
 if TYPE_CHECKING:
+    from . import helpers as helpers
+    from . import queries as queries
     from . import stream as stream
     from . import types as types
     from ._base_client import DEFAULT_MAX_RESPONSE_BYTES as DEFAULT_MAX_RESPONSE_BYTES

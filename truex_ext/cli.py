@@ -163,10 +163,7 @@ def _client_id(client: Truex) -> str:
 
 
 def _instrument_id(client: Truex, symbol: str) -> str:
-    for instrument in client.instruments.list(symbol=symbol):
-        if instrument.info.symbol == symbol:
-            return instrument.id
-    raise LookupError(f"no instrument with symbol {symbol!r}")
+    return client.instruments.id_of(symbol)  # UnknownSymbolError lists the symbols there are
 
 
 def _progress(items: Iterable[Any], noun: str, stream: TextIO) -> Iterable[Any]:
@@ -226,7 +223,11 @@ def _run(args: argparse.Namespace, client: Truex, err: TextIO) -> Any:
             qty_unit=QtyUnit(args.unit),
         )
     if args.command == "balances":
-        return Stream(client.balances.list(size=100), "balances")
+        if args.json or args.jsonl:
+            return Stream(client.balances.list(size=100), "balances")
+        from .helpers import named_balances
+
+        return named_balances(client)  # the table names each asset
     if args.command == "orders":
         if args.what == "list":
             kwargs: dict[str, Any] = {"size": 100, "max_items": args.max_items}
@@ -295,6 +296,14 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("PRICE", "modify_info.new_price|order_info.price"),
         ("LEAVES", "leaves_qty"),
         ("EXECUTED", "executed_qty"),
+    ],
+    "NamedBalance": [
+        ("CLIENT", "client_id"),
+        ("ASSET", "asset"),
+        ("ASSET ID", "asset_id"),
+        ("BALANCE", "balance"),
+        ("ORDER HOLD", "order_hold"),
+        ("TRANSFER HOLD", "transfer_hold"),
     ],
     "Trade": [
         ("MATCH", "match_id"),
