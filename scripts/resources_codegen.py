@@ -27,6 +27,8 @@ TAG_ATTRS = {
     "Balances": "balances",
     "Transfers": "transfers",
 }
+# Hand-written methods a tag's resource classes inherit (truex_ext/helpers.py): lookups by symbol and name.
+MIXINS = {"Instruments": "InstrumentsMixin", "Assets": "AssetsMixin"}
 # JSON-schema keywords the client-side validator understands; everything else is documentation.
 VALIDATION_KEYS = (
     "type",
@@ -218,6 +220,8 @@ def _params_table(spec: Spec, op: dict[str, Any]) -> dict[str, Any]:
             "required": bool(resolved.get("required", False)),
             "schema": spec.resolve(resolved.get("schema", {})),
         }
+        if resolved.get("x-json"):  # a JSON string the caller may give as a dict (sent compact)
+            table[python]["json"] = True
     return table
 
 
@@ -275,7 +279,9 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
             f"successor={successors.get(op.get('x-replacement') or '')!r}, public={op.get('security') == []!r}, "
             f"paginated={paginated!r}, offset={'skip' in names!r}, idempotency_key={idem!r}, "
             f"ok_statuses=frozenset({_py(_ok_statuses(op))}), single={item is None!r}, "
-            f"params={_py(_params_table(spec, op))}, body={_py(request_schema)}),"
+            f"params={_py(_params_table(spec, op))}, body={_py(request_schema)}"
+            + (f", rejection={_py(op['x-rejection'])}" if "x-rejection" in op else "")
+            + "),"
         )
         runtime_models = sorted({m for m in (body_model, envelope, item) if m is not None})
         # Method parameters: path params first, then the body's fields flattened, then the rest.
@@ -293,6 +299,8 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
                         params.append((fname, "str | None", "None"))
                     else:
                         params.append((fname, fann, "UNSET" if has_default else None))
+            elif _params_table(spec, op).get(name, {}).get("json"):
+                params.append((name, ann.replace("str", "str | dict[str, Any]", 1), default))
             else:
                 params.append((name, ann, default))
         for _, ann, _ in params:
@@ -302,6 +310,8 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
         params.sort(key=lambda p: p[2] is not None)
         if item is not None and paginated:
             params.append(("max_items", "int | None", "None"))
+        if "x-rejection" in op:  # a 200 that is a refusal raises, unless the caller asks for it
+            params.append(("allow_rejected", "bool", "False"))
         by_tag[tag].append(
             {
                 "oid": oid,
@@ -319,6 +329,7 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
                 "paginated": paginated,
                 "deprecated": bool(op.get("deprecated")),
                 "replacement": op.get("x-replacement"),
+                "rejection": op.get("x-rejection"),
                 # Imported inside the method: `import truex_ext` must not import 36 endpoint modules.
                 # Models come from the package (loaded with the endpoint module anyway): on every call
                 # that is ~0.8 us, against ~2 us for `from truex_client.models.<module> import <Model>`.
@@ -334,6 +345,7 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
     def header(tag: str) -> list[str]:
         methods = by_tag[tag]
         uses_decimal = any(re.search(r"\bDecimal\b", ann) for m in methods for _, ann, _ in m["params"])
+        uses_any = any(re.search(r"\bAny\b", ann) for m in methods for _, ann, _ in m["params"])
         return [
             f'"""{tag}: the typed methods of its operations in openapi/truex.yaml, sync and async.',
             "",
@@ -345,11 +357,14 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
             "",
             "import builtins",
             "import functools",
-            "from typing import TYPE_CHECKING, Final",
+            "from typing import TYPE_CHECKING, Any, Final"
+            if uses_any
+            else "from typing import TYPE_CHECKING, Final",
             "",
             "from truex_client.types import UNSET, Unset",
             "",
             "from .._response import to_async_raw, to_async_raw_pages, to_raw",
+            *([f"from ..helpers import Async{MIXINS[tag]}, {MIXINS[tag]}"] if tag in MIXINS else []),
             "from ..operations import Operation",
             "",
             "if TYPE_CHECKING:",
@@ -384,6 +399,15 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
         desc = m["description"].replace("\\", "\\\\").replace('"""', "'''")
         for para in desc.split("\n"):
             lines.append(f"        {para}".rstrip())
+        if m["rejection"]:
+            rej = m["rejection"]
+            values = "/".join(rej["values"])
+            lines.append(
+                f"        Raises :class:`~truex_ext.OrderRejectedError` (the order and its ``{rej['reason']}``) when"
+            )
+            lines.append(
+                f"        the answer's ``{rej['field']}`` is {values}; ``allow_rejected=True`` returns it instead."
+            )
         lines.append(f"        Operation ``{m['oid']}``.")
         lines.append('        """')
         return lines
@@ -408,7 +432,7 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
         cls = f"{prefix}{_class_name(tag)}"
         out = [
             "",
-            f"class {cls}:",
+            f"class {cls}({prefix}{MIXINS[tag]}):" if tag in MIXINS else f"class {cls}:",
             f'    """{tag_docs.get(tag, tag).strip()}"""',
             "",
             f"    def __init__(self, api: {api_type}) -> None:",
@@ -439,9 +463,10 @@ def render(spec_data: dict[str, Any], package_dir: Path, class_overrides: dict[s
             out += ["", f"    {asy}def {m['name']}({signature(m['params'])}) -> {ret}:"]
             out += docstring(m)
             out += [f"        {line}" for line in m["imports"]]
+            extra = ", allow_rejected=allow_rejected" if m["rejection"] else ""
             out.append(
                 f"        return {awt}self._api.call({op_ref}, {m['oid']}.build_request_kwargs, {args}, "
-                f"{m['envelope']})"
+                f"{m['envelope']}{extra})"
             )
         # The raw twin: same parameters, answers the APIResponse.
         out += [

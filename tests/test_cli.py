@@ -112,7 +112,7 @@ def test_errors_are_one_line_and_a_non_zero_exit(sandbox: tuple[str, Any]) -> No
     assert code == 1 and out == ""
     assert err.count("\n") == 1 and err.startswith("truex: error: 404")
     code, _, err = run(sandbox, "book", "NOPE-PYUSD")
-    assert code == 2 and err == "truex: error: no instrument with symbol 'NOPE-PYUSD'\n"
+    assert code == 2 and err == "truex: error: no instrument 'NOPE-PYUSD'; known: BTC-PYUSD, ETH-PYUSD\n"
     code, _, err = run(
         sandbox,
         "order",

@@ -990,7 +990,9 @@ def test_the_first_page_alone(h: Harness, server: Server) -> None:
 async def test_await_on_the_async_list_gives_the_first_page() -> None:
     server = Server()
     server.queue(page([order(1)], "c2"))
-    async with AsyncTruex(api_key=KEY, api_secret=SECRET, environ={}, transport=server.transport) as client:
+    async with AsyncTruex(
+        api_key=KEY, api_secret=SECRET, client_id=CID, environ={}, transport=server.transport
+    ) as client:
         first = await client.orders.list()
     assert [o.id for o in first.items] == [order(1)["id"]]
     assert len(server.requests) == 1

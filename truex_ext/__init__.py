@@ -31,6 +31,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "APITimeoutError",
         "AuthenticationError",
         "BadRequestError",
+        "ClientIdError",
         "ConflictError",
         "CredentialsRequiredError",
         "InternalServerError",
@@ -38,6 +39,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "JwtKeyError",
         "MissingCredentialsError",
         "NotFoundError",
+        "OrderRejectedError",
         "PaginationError",
         "PermissionDeniedError",
         "Problem",
@@ -47,6 +49,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "TimestampSkewError",
         "TokenError",
         "TruexError",
+        "UnknownSymbolError",
         "UnsupportedMediaTypeError",
     ),
     "jwt_auth": ("JwtAuth",),
@@ -57,11 +60,13 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "versions": ("DEFAULT_VERSION", "SUPPORTED_VERSIONS"),
 }
 #: Submodules reachable as attributes (``truex_ext.types.Order``).
-_SUBMODULES = ("stream", "types")
+_SUBMODULES = ("helpers", "queries", "stream", "types")
 
 _LAZY = {name: module for module, names in _EXPORTS.items() for name in names}
 
 if TYPE_CHECKING:
+    from . import helpers as helpers
+    from . import queries as queries
     from . import stream as stream
     from . import types as types
     from ._base_client import DEFAULT_MAX_RESPONSE_BYTES as DEFAULT_MAX_RESPONSE_BYTES
@@ -85,6 +90,7 @@ if TYPE_CHECKING:
     from .errors import APITimeoutError as APITimeoutError
     from .errors import AuthenticationError as AuthenticationError
     from .errors import BadRequestError as BadRequestError
+    from .errors import ClientIdError as ClientIdError
     from .errors import ConflictError as ConflictError
     from .errors import CredentialsRequiredError as CredentialsRequiredError
     from .errors import InternalServerError as InternalServerError
@@ -92,6 +98,7 @@ if TYPE_CHECKING:
     from .errors import JwtKeyError as JwtKeyError
     from .errors import MissingCredentialsError as MissingCredentialsError
     from .errors import NotFoundError as NotFoundError
+    from .errors import OrderRejectedError as OrderRejectedError
     from .errors import PaginationError as PaginationError
     from .errors import PermissionDeniedError as PermissionDeniedError
     from .errors import Problem as Problem
@@ -101,6 +108,7 @@ if TYPE_CHECKING:
     from .errors import TimestampSkewError as TimestampSkewError
     from .errors import TokenError as TokenError
     from .errors import TruexError as TruexError
+    from .errors import UnknownSymbolError as UnknownSymbolError
     from .errors import UnsupportedMediaTypeError as UnsupportedMediaTypeError
     from .jwt_auth import JwtAuth as JwtAuth
     from .jwt_key import JwtKey as JwtKey

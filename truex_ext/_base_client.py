@@ -51,6 +51,7 @@ from .errors import (
     APITimeoutError,
     AuthenticationError,
     CredentialsRequiredError,
+    OrderRejectedError,
     ResponseTooLargeError,
     make_status_error,
 )
@@ -155,6 +156,10 @@ class BaseAPI(Generic[HttpT]):
         self._raw = False
         self._raw_twin: Any = None
         self._prefixes: dict[str, tuple[str, dict[str, Any]]] = {}  # base -> (its URL, the timeouts)
+        #: The client's ``resolve_client_id`` (sync, or a coroutine function for the async client): called
+        #: once before the first private call of an HMAC client configured without a client id.
+        self.discover_client_id: Callable[[], Any] | None = None
+        self._client_id_known = config.credentials is None or config.credentials.client_id is not None
 
     @property
     def raw(self) -> Any:
@@ -202,6 +207,10 @@ class BaseAPI(Generic[HttpT]):
             raise CredentialsRequiredError(
                 "TRUEX_API_KEY", "TRUEX_API_SECRET", context=f"{op.id} needs credentials"
             )
+        for name, param in op.params.items():  # x-json: a dict is sent as its compact JSON string
+            value = kwargs.get(name)
+            if param.get("json") and isinstance(value, dict):
+                kwargs[name] = json.dumps(value, separators=(",", ":"))
         validate_request(op, kwargs)
         if op.deprecated:
             warn_deprecated(
@@ -211,6 +220,16 @@ class BaseAPI(Generic[HttpT]):
                 op.successor,
                 stacklevel=_caller_stacklevel(),
             )
+
+    def must_discover(self, op: Operation) -> bool:
+        """Whether the client id must be found from the key before ``op`` (``x-truex-auth-userid``).
+
+        Only for an HMAC client without ``client_id=`` / ``TRUEX_CLIENT_ID``, before its first private call
+        other than the discovery itself (``GET /clients`` needs no client id).
+        """
+        if self._client_id_known or op.public or op.id.startswith("list_clients"):
+            return False
+        return self.discover_client_id is not None
 
     # --- 2. build ------------------------------------------------------------------------------------
     def build(self, base: str, http: HttpT, request_kwargs: dict[str, Any]) -> httpx.Request:
@@ -279,9 +298,26 @@ class BaseAPI(Generic[HttpT]):
 
     @staticmethod
     def network_error(request: httpx.Request, exc: httpx.TransportError) -> APIConnectionError:
+        """The typed error of a request that got no response, naming the host and the likely fix.
+
+        ``cannot connect to http://127.0.0.1:8765 (connection refused): is the sandbox running? ...``
+        """
+        origin = _origin(request.url)
         if isinstance(exc, httpx.TimeoutException):
-            return APITimeoutError(f"timed out: {exc}", method=request.method, url=request.url.path)
-        return APIConnectionError(f"connection failed: {exc}", method=request.method, url=request.url.path)
+            error: APIConnectionError = APITimeoutError(
+                f"timed out talking to {origin}: {_one_line(exc) or type(exc).__name__}",
+                method=request.method,
+                url=request.url.path,
+            )
+            error.origin = origin
+            return error
+        error = APIConnectionError(
+            f"cannot connect to {origin} ({_reason(exc)}): {_connect_hint(request.url)}",
+            method=request.method,
+            url=request.url.path,
+        )
+        error.origin, error.hint = origin, _connect_hint(request.url)
+        return error
 
     # --- 4. status -----------------------------------------------------------------------------------
     def raise_for_status(
@@ -292,9 +328,12 @@ class BaseAPI(Generic[HttpT]):
         status = response.status_code
         if 200 <= status < 300 or (status in op.ok_statuses and not _is_problem(response.headers, content)):
             return
-        raise make_status_error(
+        error = make_status_error(
             status, response.headers, content, request.method, request.url.path, skew_offset=self.skew.offset
         )
+        if status == 401:
+            error._with_hint(_origin(request.url), _auth_hint(request.url))
+        raise error
 
     # --- 5. retry --------------------------------------------------------------------------------------
     def renewable(self, exc: APIError_, renewed: bool) -> bool:
@@ -393,11 +432,27 @@ class BaseAPI(Generic[HttpT]):
             f"{op.id}: the response does not parse: {exc}", method=op.method, url=self.wire_path(op)
         )
 
-    def answer(self, result: APIResponse[Envelope[D]]) -> D:
-        """What a call returns: the body's ``data``, or (raw twin) the response standing for it."""
+    def answer(self, op: Operation, result: APIResponse[Envelope[D]], allow_rejected: bool = False) -> D:
+        """What a call returns: the body's ``data``, or (raw twin) the response standing for it.
+
+        An operation with ``x-rejection`` (an order's status REJECTED in a 200) raises
+        :class:`OrderRejectedError` unless ``allow_rejected``; a raw twin answers the response as it came.
+        """
         data = result.parse().data
         if self._raw:
             return cast(D, result.with_parsed(data))
+        rule = op.rejection
+        if rule is not None and not allow_rejected:
+            status = getattr(data, rule.field, None)
+            status_text = str(getattr(status, "value", status))
+            if status_text in rule.values:
+                reason = getattr(data, rule.reason, None) if rule.reason else None
+                raise OrderRejectedError(
+                    data,
+                    reason if isinstance(reason, str) and reason else None,
+                    order_id=getattr(data, "id", None),
+                    status=status_text,
+                )
         return data
 
 
@@ -415,9 +470,23 @@ class SyncAPI(BaseAPI[httpx.Client]):
         super().__init__(config, http, **kw)
         self._sleep = sleep
 
-    def call(self, op: Operation, build: Build, kwargs: dict[str, Any], model: type[Envelope[D]]) -> D:
+    def call(
+        self,
+        op: Operation,
+        build: Build,
+        kwargs: dict[str, Any],
+        model: type[Envelope[D]],
+        *,
+        allow_rejected: bool = False,
+    ) -> D:
         self.prepare(op, kwargs)
-        return self.answer(self.request(op, build_request(op, build, kwargs), model))
+        if self.must_discover(op):
+            self.discovered(self.discover_client_id)
+        return self.answer(op, self.request(op, build_request(op, build, kwargs), model), allow_rejected)
+
+    def discovered(self, discover: Any) -> None:
+        discover()
+        self._client_id_known = True
 
     def paginate(
         self,
@@ -433,6 +502,8 @@ class SyncAPI(BaseAPI[httpx.Client]):
         kwargs = self.whole_list_under_v2024(op, kwargs)
 
         def fetch(page_kwargs: dict[str, Any]) -> Page[I]:
+            if self.must_discover(op):
+                self.discovered(self.discover_client_id)
             response = self.request(op, build_request(op, build, page_kwargs), page_model)
             parsed: Any = response.parse()
             return Page(items=parsed.data, next_cursor=parsed.pagination.next_cursor, response=response)
@@ -521,9 +592,24 @@ class AsyncAPI(BaseAPI[httpx.AsyncClient]):
             sleep = asyncio.sleep
         self._sleep = sleep
 
-    async def call(self, op: Operation, build: Build, kwargs: dict[str, Any], model: type[Envelope[D]]) -> D:
+    async def call(
+        self,
+        op: Operation,
+        build: Build,
+        kwargs: dict[str, Any],
+        model: type[Envelope[D]],
+        *,
+        allow_rejected: bool = False,
+    ) -> D:
         self.prepare(op, kwargs)
-        return self.answer(await self.request(op, build_request(op, build, kwargs), model))
+        if self.must_discover(op):
+            await self.adiscovered(self.discover_client_id)
+        response = await self.request(op, build_request(op, build, kwargs), model)
+        return self.answer(op, response, allow_rejected)
+
+    async def adiscovered(self, discover: Any) -> None:
+        await discover()
+        self._client_id_known = True
 
     def paginate(
         self,
@@ -539,6 +625,8 @@ class AsyncAPI(BaseAPI[httpx.AsyncClient]):
         kwargs = self.whole_list_under_v2024(op, kwargs)
 
         async def fetch(page_kwargs: dict[str, Any]) -> Page[I]:
+            if self.must_discover(op):
+                await self.adiscovered(self.discover_client_id)
             response = await self.request(op, build_request(op, build, page_kwargs), page_model)
             parsed: Any = response.parse()
             return Page(items=parsed.data, next_cursor=parsed.pagination.next_cursor, response=response)
@@ -638,3 +726,59 @@ def _is_problem(headers: httpx.Headers, content: bytes) -> bool:
     except ValueError:
         return True
     return not isinstance(body, dict) or "error" in body or "title" in body or "type" in body
+
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def _origin(url: httpx.URL) -> str:
+    """``http://127.0.0.1:8765``: where a request went (no path, no query)."""
+    port = f":{url.port}" if url.port is not None else ""
+    return f"{url.scheme}://{url.host}{port}"
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a connection failed, in words: ``connection refused``, ``name not resolved``, ..."""
+    import errno
+    import socket
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return "name not resolved"
+        if isinstance(seen, OSError) and seen.errno is not None:
+            known = {
+                errno.ECONNREFUSED: "connection refused",
+                errno.ECONNRESET: "connection reset",
+                errno.EHOSTUNREACH: "host unreachable",
+                errno.ENETUNREACH: "network unreachable",
+            }
+            if seen.errno in known:
+                return known[seen.errno]
+        seen = seen.__cause__ or seen.__context__
+    text = _one_line(exc)
+    lowered = text.lower()
+    for words in ("connection refused", "name or service not known", "connection reset"):
+        if words in lowered:
+            return "name not resolved" if words.startswith("name") else words
+    return text or type(exc).__name__
+
+
+def _connect_hint(url: httpx.URL) -> str:
+    if url.host in _LOOPBACK:
+        return "is the sandbox running? start it with `truex-sandbox`, or set TRUEX_BASE_URL / --env"
+    return "check the network and the URL (TRUEX_BASE_URL / TRUEX_ENVIRONMENT / --env)"
+
+
+def _auth_hint(url: httpx.URL) -> str:
+    origin = _origin(url)
+    if url.host in _LOOPBACK:
+        return (
+            f"{origin} is the local sandbox: use the API key and secret its banner printed, "
+            "or set TRUEX_BASE_URL / --env for another environment"
+        )
+    return f"refused by {origin}: check that TRUEX_API_KEY and TRUEX_API_SECRET are keys of this environment"

@@ -178,8 +178,11 @@ class HmacAuth(httpx.Auth):
         skew: ClockSkew | None = None,
         correct_skew: bool = False,
         observe_date: bool = True,
+        found_client_id: Callable[[], str | None] | None = None,
     ) -> None:
         self.credentials = credentials
+        #: The client id discovered from the key, used when the credentials name none.
+        self.found_client_id = found_client_id
         self.clock = clock
         # Always track skew: it costs one header parse and lets a 401 report the measured offset.
         self.skew = skew if skew is not None else ClockSkew()
@@ -200,8 +203,11 @@ class HmacAuth(httpx.Auth):
         creds = self.credentials
         timestamp = str(self.timestamp())
         request.headers[HEADER_TOKEN] = creds.api_key
-        if creds.client_id is not None:
-            request.headers[HEADER_USERID] = creds.client_id
+        client_id = creds.client_id
+        if client_id is None and self.found_client_id is not None:
+            client_id = self.found_client_id()
+        if client_id is not None:
+            request.headers[HEADER_USERID] = client_id
         request.headers[HEADER_TIMESTAMP] = timestamp
         request.headers[HEADER_SIGNATURE] = sign(
             creds.secret, timestamp, request.method, _signed_path(request.url), request.content

@@ -11,11 +11,14 @@
     truex order cancel ORDER_ID
     truex trades
     truex transfers [--active]
+    truex --jsonl orders list [--query JSON] [--max N]
 
-Credentials come from ``TRUEX_API_KEY``, ``TRUEX_API_SECRET``, ``TRUEX_CLIENT_ID``; ``--env prod|uat|sandbox``
+Credentials come from ``TRUEX_API_KEY``, ``TRUEX_API_SECRET`` (and ``TRUEX_CLIENT_ID`` when the key is
+bound to several clients; otherwise the key's one client is used); ``--env prod|uat|sandbox``
 (or ``TRUEX_ENVIRONMENT``) picks a documented environment, ``--base-url`` (or ``TRUEX_BASE_URL``) any URL;
 the default is the local sandbox. ``--json`` prints machine
-output. Errors are one line on stderr and a non-zero exit; secrets are never printed.
+output, ``--jsonl`` one object a line as pages arrive (Ctrl-C exits 130 keeping the lines written). Errors
+are one line on stderr and a non-zero exit; secrets are never printed.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ if TYPE_CHECKING:  # the client is imported only when a command runs: `truex --h
 
 # Exit statuses: 1 an API or network error, 2 bad usage or bad input.
 EXIT_API, EXIT_USAGE = 1, 2
+EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT (128 + 2)
 DAY_NS = 24 * 3600 * 10**9
 
 
@@ -47,6 +51,33 @@ def _decimal(text: str) -> Decimal:
     if not value.is_finite():
         raise argparse.ArgumentTypeError(f"{text!r} is not a finite decimal number")
     return value
+
+
+def _max(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+QUERY_HELP = """\
+--query filters the orders, as JSON (checked before anything is sent):
+
+  {"columns": [{"name": COLUMN, "filter": [{"$in": [VALUE, ...]} | {"$eq": VALUE}]}, ...]}
+
+COLUMN is status, side, type or instrument_id; columns are ANDed, the values of one column ORed.
+Values are the API's upper-case ones: status ACTIVE, CANCELED, CANCEL_PENDING, FILLED, INITIALIZED,
+MODIFY_PENDING, NEW_PENDING, REJECTED; side BUY, SELL; type LIMIT, MARKET.
+
+examples:
+  truex orders list --query '{"columns":[{"name":"status","filter":[{"$in":["FILLED"]}]}]}'
+  truex orders list --query '{"columns":[{"name":"side","filter":[{"$eq":"SELL"}]},
+                                         {"name":"status","filter":[{"$in":["ACTIVE","FILLED"]}]}]}'
+  truex --jsonl orders list --max 1000 > orders.jsonl    # one order a line, written as pages arrive
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,7 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="API URL, e.g. https://api.truex.co/v1/cefi; wins over --env (default: $TRUEX_BASE_URL)",
     )
     parser.add_argument("--api-version", help="X-Truex-Version (default: v2026_01_23)")
-    parser.add_argument("--json", action="store_true", help="machine-readable JSON output")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="machine-readable JSON output")
+    output.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="one JSON object a line, written as pages arrive (lists: orders, trades, transfers, ...)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("health", help="service health")
@@ -79,11 +116,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     orders = sub.add_parser("orders", help="query orders")
     osub = orders.add_subparsers(dest="what", required=True, metavar="list|active|status")
-    olist = osub.add_parser("list", help="orders of the last 24 hours (all pages)")
-    olist.add_argument(
-        "--query", help='JSON filter, e.g. \'{"columns":[{"name":"status","filter":[{"$in":["FILLED"]}]}]}\''
+    olist = osub.add_parser(
+        "list",
+        help="orders of the last 24 hours (all pages)",
+        epilog=QUERY_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    olist.add_argument("--max", type=int, dest="max_items", help="stop after this many orders")
+    olist.add_argument(
+        "--query",
+        help='JSON filter (see below), e.g. \'{"columns":[{"name":"status","filter":[{"$in":["FILLED"]}]}]}\'',
+    )
+    olist.add_argument("--max", type=_max, dest="max_items", help="stop after this many orders (≥ 1)")
     osub.add_parser("active", help="active orders")
     ostatus = osub.add_parser("status", help="status of one order")
     ostatus.add_argument("ref")
@@ -109,26 +152,18 @@ def build_parser() -> argparse.ArgumentParser:
     cancel.add_argument("--client-id", action="store_true", help="REF is the external (client) order id")
 
     trades = sub.add_parser("trades", help="your trades of the last 24 hours")
-    trades.add_argument("--max", type=int, dest="max_items")
+    trades.add_argument("--max", type=_max, dest="max_items", help="stop after this many trades (≥ 1)")
     transfers = sub.add_parser("transfers", help="your transfers of the last 24 hours")
     transfers.add_argument("--active", action="store_true", help="only transfers not yet final")
     return parser
 
 
 def _client_id(client: Truex) -> str:
-    if client.client_id:
-        return client.client_id
-    first = next(iter(client.clients.list()), None)
-    if first is None:
-        raise LookupError("no client is tied to this API key")
-    return str(first.id)
+    return client.resolve_client_id()  # TRUEX_CLIENT_ID, else the one client bound to the key
 
 
 def _instrument_id(client: Truex, symbol: str) -> str:
-    for instrument in client.instruments.list(symbol=symbol):
-        if instrument.info.symbol == symbol:
-            return instrument.id
-    raise LookupError(f"no instrument with symbol {symbol!r}")
+    return client.instruments.id_of(symbol)  # UnknownSymbolError lists the symbols there are
 
 
 def _progress(items: Iterable[Any], noun: str, stream: TextIO) -> Iterable[Any]:
@@ -142,6 +177,22 @@ def _progress(items: Iterable[Any], noun: str, stream: TextIO) -> Iterable[Any]:
         yield item
     if live and count >= 100:
         stream.write(f"\r{count} {noun} fetched.   \n")
+
+
+class Stream:
+    """The items of a list command, fetched page by page as they are iterated."""
+
+    def __init__(self, items: Iterable[Any], noun: str) -> None:
+        self.items = items
+        self.noun = noun
+
+
+def _check(args: argparse.Namespace) -> None:
+    """What can be refused before a client is built or anything is sent (exit 2)."""
+    if getattr(args, "query", None):
+        from .queries import check_order_query
+
+        args.query = check_order_query(args.query)
 
 
 def _run(args: argparse.Namespace, client: Truex, err: TextIO) -> Any:
@@ -161,7 +212,7 @@ def _run(args: argparse.Namespace, client: Truex, err: TextIO) -> Any:
     if args.command == "versions":
         return client.service.versions()
     if args.command == "instruments":
-        return list(client.instruments.list(size=100))
+        return Stream(client.instruments.list(size=100), "instruments")
     if args.command == "book":
         return client.market.quotes(instrument_id=_instrument_id(client, args.symbol)).first_page().items
     if args.command == "quote":
@@ -172,15 +223,19 @@ def _run(args: argparse.Namespace, client: Truex, err: TextIO) -> Any:
             qty_unit=QtyUnit(args.unit),
         )
     if args.command == "balances":
-        return list(client.balances.list(size=100))
+        if args.json or args.jsonl:
+            return Stream(client.balances.list(size=100), "balances")
+        from .helpers import named_balances
+
+        return named_balances(client)  # the table names each asset
     if args.command == "orders":
         if args.what == "list":
             kwargs: dict[str, Any] = {"size": 100, "max_items": args.max_items}
             if args.query:
                 kwargs["query"] = args.query
-            return list(_progress(client.orders.list(**kwargs), "orders", err))
+            return Stream(_progress(client.orders.list(**kwargs), "orders", err), "orders")
         if args.what == "active":
-            return list(client.orders.active(size=100))
+            return Stream(client.orders.active(size=100), "orders")
         id_type = IdType.CLIENT if args.client_id else IdType.EXCHANGE
         return client.orders.status(ref_id=args.ref, id_type=id_type)
     if args.command == "order":
@@ -205,15 +260,12 @@ def _run(args: argparse.Namespace, client: Truex, err: TextIO) -> Any:
         return client.orders.cancel(ref_id=args.ref, id_type=id_type)
     if args.command == "trades":
         since = str(time.time_ns() - DAY_NS)
-        return list(
-            _progress(
-                client.orders.trades(timestamp=since, size=100, max_items=args.max_items), "trades", err
-            )
-        )
+        trades = client.orders.trades(timestamp=since, size=100, max_items=args.max_items)
+        return Stream(_progress(trades, "trades", err), "trades")
     if args.command == "transfers":
         if args.active:
-            return list(client.transfers.active(size=100))
-        return list(client.transfers.list(timestamp=str(time.time_ns() - DAY_NS), size=100))
+            return Stream(client.transfers.active(size=100), "transfers")
+        return Stream(client.transfers.list(timestamp=str(time.time_ns() - DAY_NS), size=100), "transfers")
     raise AssertionError(args.command)  # pragma: no cover - argparse only admits the commands above
 
 
@@ -239,10 +291,19 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("STATUS", "status"),
         ("SIDE", "order_info.side"),
         ("TYPE", "order_info.type"),
-        ("QTY", "order_info.qty"),
-        ("PRICE", "order_info.price"),
+        # A modified order keeps its first terms in order_info; its current ones are in modify_info.
+        ("QTY", "modify_info.new_qty|order_info.qty"),
+        ("PRICE", "modify_info.new_price|order_info.price"),
         ("LEAVES", "leaves_qty"),
         ("EXECUTED", "executed_qty"),
+    ],
+    "NamedBalance": [
+        ("CLIENT", "client_id"),
+        ("ASSET", "asset"),
+        ("ASSET ID", "asset_id"),
+        ("BALANCE", "balance"),
+        ("ORDER HOLD", "order_hold"),
+        ("TRANSFER HOLD", "transfer_hold"),
     ],
     "Trade": [
         ("MATCH", "match_id"),
@@ -269,9 +330,14 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
 
 
 def _get(obj: Any, path: str) -> str:
-    for part in path.split("."):
-        obj = obj.get(part) if isinstance(obj, dict) else None
-    return "" if obj is None else str(obj)
+    """The value at a dotted ``path``; ``a.b|c.d`` is the first of the alternatives that is present."""
+    for alternative in path.split("|"):
+        value = obj
+        for part in alternative.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is not None:
+            return str(value)
+    return ""
 
 
 def _table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:
@@ -285,6 +351,10 @@ def _balances_rows(entities: list[dict[str, Any]]) -> str:
                ("TRANSFER HOLD", "transfer_hold")]  # fmt: skip
     rows = [{"client": e.get("id"), **b} for e in entities for b in e.get("balances", [])]
     return _table(rows, columns)
+
+
+def _json_line(item: Any) -> str:
+    return json.dumps(item.to_dict() if hasattr(item, "to_dict") else item, sort_keys=True)
 
 
 def render(result: Any, as_json: bool) -> str:
@@ -313,23 +383,40 @@ def main(
     client_factory: Callable[..., Truex] | None = None,
 ) -> int:
     out, err = out or sys.stdout, err or sys.stderr
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     from .errors import APIStatusError, TruexError
 
     if client_factory is None:
         from .client import Truex
 
         client_factory = Truex
+    written = 0
     try:
+        _check(args)
         with client_factory(
             base_url=args.base_url, environment=args.env, api_version=args.api_version
         ) as client:
             result = _run(args, client, err)
+            if isinstance(result, Stream) and args.jsonl:
+                for item in result.items:  # each line out as soon as its page has arrived
+                    out.write(_json_line(item) + "\n")
+                    out.flush()
+                    written += 1
+                return 0
+            if isinstance(result, Stream):
+                result = list(result.items)
+    except KeyboardInterrupt:
+        out.flush()
+        kept = f"; {written} line{'s' if written != 1 else ''} written are kept" if args.jsonl else ""
+        print(f"truex: interrupted{kept}", file=err)
+        return EXIT_INTERRUPTED
     except APIStatusError as exc:
         detail = exc.problem.detail if exc.problem and exc.problem.detail else str(exc)
         print(
             f"truex: error: {exc.status_code} {detail}"
-            + (f" (request id {exc.request_id})" if exc.request_id else ""),
+            + (f" (request id {exc.request_id})" if exc.request_id else "")
+            + (f" ({exc.hint})" if exc.hint else ""),
             file=err,
         )
         return EXIT_API
@@ -337,6 +424,10 @@ def main(
         code = EXIT_USAGE if isinstance(exc, ValueError | LookupError) else EXIT_API
         print(f"truex: error: {exc}", file=err)
         return code
+    if args.jsonl:
+        for item in result if isinstance(result, list) else [result]:
+            print(_json_line(item), file=out)
+        return 0
     print(render(result, args.json), file=out)
     return 0
 

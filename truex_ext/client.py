@@ -28,7 +28,7 @@ from ._base_client import DEFAULT_MAX_RESPONSE_BYTES, AsyncAPI, ClientConfig, Sy
 from ._version import __version__
 from .auth import ClockSkew, Credentials, HmacAuth
 from .endpoints import Endpoint, environment_url, parse_base_url
-from .errors import CredentialsRequiredError
+from .errors import ClientIdError, CredentialsRequiredError
 from .jwt_config import choose_auth
 from .resources import AsyncResources, SyncResources
 from .retries import RetryPolicy
@@ -130,6 +130,8 @@ class _Shared:
         self.transport = transport
         self.skew = ClockSkew()  # fed by every response's Date header (the call loop reads it)
         self.jwt: JwtAuth | None = None
+        #: The client id found from the key (``resolve_client_id``) when none was configured.
+        self.client_id: str | None = None
 
 
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
@@ -184,6 +186,7 @@ def _auth(config: ClientConfig, shared: _Shared, clock: Callable[[], float]) -> 
             skew=shared.skew,
             correct_skew=config.correct_clock_skew,
             observe_date=False,  # the call loop observes every response's Date into the same skew
+            found_client_id=lambda: shared.client_id,
         )
     return None
 
@@ -197,10 +200,31 @@ class _ClientBase:
 
     @property
     def client_id(self) -> str | None:
-        """The exchange client id this client acts for (``TRUEX_CLIENT_ID``), if any."""
+        """The exchange client id this client acts for, if known: ``client_id=`` / ``TRUEX_CLIENT_ID``, the
+        JWT's claim, or the one found from the key by :meth:`resolve_client_id`. Never a network call.
+        """
         if self._config.jwt is not None:  # configured, else the token's claim (known after the first call)
-            return self._config.jwt.client_id or (self._shared.jwt.client_id if self._shared.jwt else None)
-        return self._config.credentials.client_id if self._config.credentials else None
+            claim = self._config.jwt.client_id or (self._shared.jwt.client_id if self._shared.jwt else None)
+            return claim or self._shared.client_id
+        configured = self._config.credentials.client_id if self._config.credentials else None
+        return configured or self._shared.client_id
+
+    def _discovered(self, accounts: list[Any]) -> str:
+        """The one client id of ``accounts`` (``GET /clients`` with the key alone), remembered."""
+        ids = tuple(sorted(str(a.id) for a in accounts))
+        if not ids:
+            raise ClientIdError(
+                f"no client is bound to this API key at {self.base_url}: check the key, or pass client_id="
+            )
+        if len(ids) > 1:
+            names = ", ".join(_client_label(a) for a in sorted(accounts, key=lambda a: str(a.id)))
+            raise ClientIdError(
+                f"this API key is bound to {len(ids)} clients ({names}): choose one with TRUEX_CLIENT_ID "
+                "or client_id=",
+                ids,
+            )
+        self._shared.client_id = ids[0]
+        return ids[0]
 
     @property
     def base_url(self) -> str:
@@ -314,6 +338,7 @@ class Truex(SyncResources, _ClientBase):
             monotonic=monotonic,
             renewal=self._shared.jwt,
         )
+        self._api.discover_client_id = self.resolve_client_id
         super().__init__(self._api)
 
     def with_options(
@@ -334,6 +359,15 @@ class Truex(SyncResources, _ClientBase):
             sleep=self._sleep,
             monotonic=self._monotonic,
         )
+
+    def resolve_client_id(self) -> str:
+        """The client id to act for: the configured one, else discovered from the key (``GET /clients``).
+
+        Without ``client_id=`` / ``TRUEX_CLIENT_ID`` the exchange is asked which clients the API key is
+        bound to (no client id is needed for that); exactly one is used and remembered (``client.client_id``
+        then gives it). None, or several, raise :class:`~truex_ext.ClientIdError` listing them.
+        """
+        return self.client_id or self._discovered(list(self.clients.list(size=100)))
 
     def close(self) -> None:
         """Close the connections (a ``with_options`` copy leaves them to the client it came from)."""
@@ -390,6 +424,7 @@ class AsyncTruex(AsyncResources, _ClientBase):
         self._api = AsyncAPI(
             self._config, self._http, skew=self._shared.skew, wall_clock=clock, monotonic=monotonic, **extra
         )
+        self._api.discover_client_id = self.resolve_client_id
         super().__init__(self._api)
 
     def with_options(
@@ -407,6 +442,15 @@ class AsyncTruex(AsyncResources, _ClientBase):
             sleep=self._sleep,
             monotonic=self._monotonic,
         )
+
+    async def resolve_client_id(self) -> str:
+        """The client id to act for: the configured one, else discovered from the key (``GET /clients``).
+
+        See :meth:`Truex.resolve_client_id`.
+        """
+        if self.client_id:
+            return self.client_id
+        return self._discovered([a async for a in self.clients.list(size=100)])
 
     async def close(self) -> None:
         if self._owner:
@@ -443,3 +487,10 @@ def _config_from(args: Mapping[str, Any], environ: Mapping[str, str]) -> ClientC
         auth=args["auth"],
         max_response_bytes=args["max_response_bytes"],
     )
+
+
+def _client_label(account: Any) -> str:
+    """``300000000000000001 (ALICE)``: a client's id and, when it has one, its mnemonic."""
+    info = getattr(account, "info", None)
+    mnemonic = getattr(info, "mnemonic", None)
+    return f"{account.id} ({mnemonic})" if isinstance(mnemonic, str) else str(account.id)

@@ -8,6 +8,9 @@
     ├── JwtKeyError (also ValueError)
     ├── TokenError
     ├── PaginationError
+    ├── OrderRejectedError
+    ├── ClientIdError (also LookupError)
+    ├── UnknownSymbolError (also LookupError)
     └── APIError
         ├── APIConnectionError
         │   └── APITimeoutError
@@ -54,6 +57,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientIdError",
     "ConflictError",
     "CredentialsRequiredError",
     "InternalServerError",
@@ -61,6 +65,7 @@ __all__ = [
     "JwtKeyError",
     "MissingCredentialsError",
     "NotFoundError",
+    "OrderRejectedError",
     "PaginationError",
     "PermissionDeniedError",
     "Problem",
@@ -70,6 +75,7 @@ __all__ = [
     "TimestampSkewError",
     "TokenError",
     "TruexError",
+    "UnknownSymbolError",
     "UnsupportedMediaTypeError",
     "make_status_error",
 ]
@@ -136,6 +142,15 @@ class APIError(TruexError):
         self.message = message
         self.method = method
         self.url = url
+        #: ``scheme://host:port`` the request went to, and what to do about the error (set by the call loop
+        #: on connection errors and 401s; part of the message).
+        self.origin: str | None = None
+        self.hint: str | None = None
+
+    def _with_hint(self, origin: str, hint: str) -> None:
+        self.origin, self.hint = origin, hint
+        self.message = f"{self.message} ({hint})"
+        self.args = (self.message,)
 
     def __str__(self) -> str:
         return self.message
@@ -437,6 +452,54 @@ class APIResponseValidationError(APIError):
 
 class PaginationError(TruexError):
     """The server's pagination went wrong (a repeated cursor would loop forever)."""
+
+
+class OrderRejectedError(TruexError):
+    """The exchange answered an order with a refusal (200, status ``REJECTED``): nothing rests or trades.
+
+    ``order`` is the rejected order as the exchange answered it (``order.id``, ``order.external_id``),
+    ``reason`` the exchange's ``text`` (or None when it gave none). Pass ``allow_rejected=True`` to
+    ``orders.create`` to receive the rejected order instead.
+
+    >>> str(OrderRejectedError(None, "qty below the minimum", order_id="7", status="REJECTED"))
+    'order 7 REJECTED: qty below the minimum'
+    """
+
+    def __init__(
+        self, order: Any, reason: str | None, *, order_id: str | None = None, status: str = "REJECTED"
+    ):
+        self.order = order
+        self.reason = reason
+        self.status = status
+        self.order_id = order_id
+        who = f"order {order_id}" if order_id else "order"
+        super().__init__(f"{who} {status}: {reason or 'the exchange gave no reason'}")
+
+
+class ClientIdError(TruexError, LookupError):
+    """No client id was configured and the API key does not name exactly one client to act for.
+
+    ``client_ids`` are the ids bound to the key (none, or several to choose from with ``client_id=`` /
+    ``TRUEX_CLIENT_ID``).
+    """
+
+    def __init__(self, message: str, client_ids: tuple[str, ...] = ()) -> None:
+        self.client_ids = client_ids
+        super().__init__(message)
+
+
+class UnknownSymbolError(TruexError, LookupError):
+    """No instrument (or asset) has this symbol or name; ``known`` lists the ones that exist.
+
+    >>> str(UnknownSymbolError("instrument", "BTC-PUSD", ["BTC-PYUSD", "ETH-PYUSD"]))
+    "no instrument 'BTC-PUSD'; known: BTC-PYUSD, ETH-PYUSD"
+    """
+
+    def __init__(self, kind: str, name: str, known: list[str]) -> None:
+        self.kind = kind
+        self.name = name
+        self.known = sorted(known)
+        super().__init__(f"no {kind} {name!r}; known: {', '.join(self.known) or '(none)'}")
 
 
 class JwtKeyError(TruexError, ValueError):

@@ -9,6 +9,24 @@ import attrs
 
 
 @attrs.frozen(slots=True)
+class Rejection:
+    """The spec's ``x-rejection`` of an operation: a 200 whose ``data.<field>`` is one of ``values`` is a
+    refusal, explained by ``data.<reason>``. The call loop raises :class:`~truex_ext.OrderRejectedError`
+    for it unless the caller passed ``allow_rejected=True``.
+    """
+
+    field: str
+    values: frozenset[str]
+    reason: str | None = None
+
+
+def _rejection(value: Rejection | Mapping[str, Any] | None) -> Rejection | None:
+    if value is None or isinstance(value, Rejection):
+        return value
+    return Rejection(value["field"], frozenset(value["values"]), value.get("reason"))
+
+
+@attrs.frozen(slots=True)
 class Operation:
     """One operation of ``openapi/truex.yaml``; instances live in ``truex_ext.resources.OPERATIONS``."""
 
@@ -31,3 +49,5 @@ class Operation:
     single: bool  # the response is {"data": {...}} rather than a list
     params: Mapping[str, Any] = attrs.field(repr=False)
     body: Mapping[str, Any] | None = attrs.field(repr=False)
+    #: ``x-rejection``: a 200 that is a refusal (create_order: ``status`` REJECTED, reason in ``text``).
+    rejection: Rejection | None = attrs.field(default=None, converter=_rejection)

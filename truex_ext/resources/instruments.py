@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Final
 from truex_client.types import UNSET, Unset
 
 from .._response import to_async_raw_pages, to_raw
+from ..helpers import AsyncInstrumentsMixin, InstrumentsMixin
 from ..operations import Operation
 
 if TYPE_CHECKING:
@@ -140,7 +141,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
 __all__ = ["OPERATIONS", "AsyncInstruments", "Instruments"]
 
 
-class Instruments:
+class Instruments(InstrumentsMixin):
     """Query tradeable instruments (market definitions) and their statistics."""
 
     def __init__(self, api: SyncAPI) -> None:
@@ -217,7 +218,7 @@ class InstrumentsWithRawResponse:
         self.list_deprecated = to_raw(raw.list_deprecated)
 
 
-class AsyncInstruments:
+class AsyncInstruments(AsyncInstrumentsMixin):
     """Query tradeable instruments (market definitions) and their statistics."""
 
     def __init__(self, api: AsyncAPI) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import builtins
 import functools
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from truex_client.types import UNSET, Unset
 
@@ -121,6 +121,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
                 },
             },
         },
+        rejection={"field": "status", "values": ["REJECTED"], "reason": "text"},
     ),
     "modify_order": Operation(
         id="modify_order",
@@ -214,6 +215,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
                 "name": "query",
                 "required": False,
                 "schema": {"type": "string", "minLength": 1, "maxLength": 4096},
+                "json": True,
             },
             "skip": {
                 "in": "query",
@@ -332,6 +334,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
                 },
             },
         },
+        rejection={"field": "status", "values": ["REJECTED"], "reason": "text"},
     ),
     "modify_order_deprecated": Operation(
         id="modify_order_deprecated",
@@ -425,6 +428,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
                 "name": "query",
                 "required": False,
                 "schema": {"type": "string", "minLength": 1, "maxLength": 4096},
+                "json": True,
             },
             "skip": {
                 "in": "query",
@@ -854,10 +858,13 @@ class Orders:
         info: NewOrderInfo,
         external_id: str | None = None,
         x_truex_version: ApiVersion | Unset = UNSET,
+        allow_rejected: bool = False,
     ) -> Order:
         """Create order.
 
         Create a new order for a specific instrument. An order that breaks an exchange rule (increments, price band, balance, ALO that would take) is answered 200 with status REJECTED. Creating again with an `external_id` already used in the last 24 hours and the same body returns the existing order; with a different body it is a 409.
+        Raises :class:`~truex_ext.OrderRejectedError` (the order and its ``text``) when
+        the answer's ``status`` is REJECTED; ``allow_rejected=True`` returns it instead.
         Operation ``create_order``.
         """
         from truex_client.api.orders import create_order
@@ -871,6 +878,7 @@ class Orders:
                 "x_truex_version": x_truex_version,
             },
             OrderResponse,
+            allow_rejected=allow_rejected,
         )
 
     def modify(
@@ -902,7 +910,7 @@ class Orders:
     def list_deprecated(
         self,
         *,
-        query: str | Unset = UNSET,
+        query: str | dict[str, Any] | Unset = UNSET,
         skip: int | Unset = UNSET,
         cursor: str | Unset = UNSET,
         size: int | Unset = 10,
@@ -940,12 +948,15 @@ class Orders:
         info: NewOrderInfo,
         external_id: str | None = None,
         x_truex_version: ApiVersion | Unset = UNSET,
+        allow_rejected: bool = False,
     ) -> Order:
         """Create order (deprecated).
 
         Deprecated: use ``create_order`` instead; calling it warns.
 
         DEPRECATED: Use /api/v1/orders instead. Create a new order for a specific instrument.
+        Raises :class:`~truex_ext.OrderRejectedError` (the order and its ``text``) when
+        the answer's ``status`` is REJECTED; ``allow_rejected=True`` returns it instead.
         Operation ``create_order_deprecated``.
         """
         from truex_client.api.orders import create_order_deprecated
@@ -959,6 +970,7 @@ class Orders:
                 "x_truex_version": x_truex_version,
             },
             OrderResponse,
+            allow_rejected=allow_rejected,
         )
 
     def modify_deprecated(
@@ -992,7 +1004,7 @@ class Orders:
     def list(
         self,
         *,
-        query: str | Unset = UNSET,
+        query: str | dict[str, Any] | Unset = UNSET,
         skip: int | Unset = UNSET,
         cursor: str | Unset = UNSET,
         size: int | Unset = 10,
@@ -1259,10 +1271,13 @@ class AsyncOrders:
         info: NewOrderInfo,
         external_id: str | None = None,
         x_truex_version: ApiVersion | Unset = UNSET,
+        allow_rejected: bool = False,
     ) -> Order:
         """Create order.
 
         Create a new order for a specific instrument. An order that breaks an exchange rule (increments, price band, balance, ALO that would take) is answered 200 with status REJECTED. Creating again with an `external_id` already used in the last 24 hours and the same body returns the existing order; with a different body it is a 409.
+        Raises :class:`~truex_ext.OrderRejectedError` (the order and its ``text``) when
+        the answer's ``status`` is REJECTED; ``allow_rejected=True`` returns it instead.
         Operation ``create_order``.
         """
         from truex_client.api.orders import create_order
@@ -1276,6 +1291,7 @@ class AsyncOrders:
                 "x_truex_version": x_truex_version,
             },
             OrderResponse,
+            allow_rejected=allow_rejected,
         )
 
     async def modify(
@@ -1307,7 +1323,7 @@ class AsyncOrders:
     def list_deprecated(
         self,
         *,
-        query: str | Unset = UNSET,
+        query: str | dict[str, Any] | Unset = UNSET,
         skip: int | Unset = UNSET,
         cursor: str | Unset = UNSET,
         size: int | Unset = 10,
@@ -1345,12 +1361,15 @@ class AsyncOrders:
         info: NewOrderInfo,
         external_id: str | None = None,
         x_truex_version: ApiVersion | Unset = UNSET,
+        allow_rejected: bool = False,
     ) -> Order:
         """Create order (deprecated).
 
         Deprecated: use ``create_order`` instead; calling it warns.
 
         DEPRECATED: Use /api/v1/orders instead. Create a new order for a specific instrument.
+        Raises :class:`~truex_ext.OrderRejectedError` (the order and its ``text``) when
+        the answer's ``status`` is REJECTED; ``allow_rejected=True`` returns it instead.
         Operation ``create_order_deprecated``.
         """
         from truex_client.api.orders import create_order_deprecated
@@ -1364,6 +1383,7 @@ class AsyncOrders:
                 "x_truex_version": x_truex_version,
             },
             OrderResponse,
+            allow_rejected=allow_rejected,
         )
 
     async def modify_deprecated(
@@ -1397,7 +1417,7 @@ class AsyncOrders:
     def list(
         self,
         *,
-        query: str | Unset = UNSET,
+        query: str | dict[str, Any] | Unset = UNSET,
         skip: int | Unset = UNSET,
         cursor: str | Unset = UNSET,
         size: int | Unset = 10,
