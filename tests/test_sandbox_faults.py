@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -280,3 +281,35 @@ async def test_the_clock_moves_windows_and_settles_transfers() -> None:
         assert sandbox.orders("ALICE") == []  # the order list covers the last 24 h
         assert len(sandbox.orders("ALICE", active=True)) == 1  # still resting
         assert (await c.get(f"/v1/cefi/transfers?timestamp={int(T0 * 1e9)}")).json() == []
+
+
+# ------------------------------------------------------------------------------- market moves
+def test_move_market_moves_the_band_and_the_house_quotes() -> None:
+    sandbox = Sandbox(frozen_at=T0)
+    before = sandbox.exchange.market_quotes(BTC)[0]
+    moved = sandbox.move_market("BTC-PYUSD", to="80000")
+    assert moved["info"]["reference_price"] == "80000"
+    after = sandbox.exchange.market_quotes(BTC)[0]
+    assert before != after
+    infos = [o["order_info"] for o in sandbox.orders("HOUSE", active=True)]
+    bids = [i for i in infos if i["side"] == "BUY" and i["instrument_id"] == BTC]
+    assert len(bids) == 5 and all(Decimal("79000") < Decimal(i["price"]) < Decimal("80000") for i in bids)
+    sandbox.check()
+    with pytest.raises(Exception, match="reference_price"):
+        sandbox.move_market("BTC-PYUSD", to="-1")
+
+
+def test_move_market_is_journaled(tmp_path: Path) -> None:
+    from truex_sandbox.engine import Exchange
+
+    db = tmp_path / "x.db"
+    live = Exchange(store=db, clock=lambda: int(T0 * 1e9))
+    live.move_market(BTC, "80000")
+    live.advance()
+    state = live.dump_state()
+    live.close()
+    replayed = Exchange(store=db, clock=lambda: int(T0 * 1e9))
+    try:
+        assert replayed.dump_state() == state
+    finally:
+        replayed.close()

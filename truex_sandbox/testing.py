@@ -150,6 +150,13 @@ class Sandbox:
             exchange.advance()
         return transfer
 
+    def move_market(self, instrument: str, to: str | Decimal | int) -> dict[str, Any]:
+        """Move ``instrument``'s market (symbol or id) to the reference price ``to``: a new price band, and the
+        house's quotes withdrawn and placed again around it at once. Returns the instrument as listed."""
+        moved = self.exchange.move_market(self.instrument_id(instrument), str(to))
+        self.exchange.advance()
+        return moved
+
     def balance(self, client: str, asset: str) -> dict[str, str]:
         """The client's balance of ``asset``: ``balance``, ``order_hold``, ``transfer_hold`` ... as strings."""
         client_id = self.client_id(client)
