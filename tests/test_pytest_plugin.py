@@ -49,6 +49,15 @@ def test_the_example_suite_passes(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=6)
 
 
+def test_the_readme_example_passes(pytester: pytest.Pytester) -> None:
+    import re
+
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    (example,) = [b for b in blocks if "def test_my_bot" in b]
+    pytester.makepyfile(test_readme_bot=example)
+    _run(pytester).assert_outcomes(passed=1)
+
+
 def test_one_sandbox_per_test_by_default_per_module_on_request(pytester: pytest.Pytester) -> None:
     body = """
         import pytest
