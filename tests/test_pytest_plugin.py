@@ -129,6 +129,15 @@ def test_a_bad_fault_spec_is_one_clear_error(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*FaultError*operation 'create_orders': not an operationId*"])
 
 
+def test_a_bad_fault_file_option_stops_the_run_before_any_test(pytester: pytest.Pytester) -> None:
+    bad = pytester.path / "faults.yaml"
+    bad.write_text("- {fault: 503, operation: get_healthz}\n")
+    pytester.makepyfile(test_x="def test_x(truex_sandbox):\n    pass\n")
+    result = _run(pytester, f"--truex-sandbox-faults={bad}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*truex_sandbox: *faults.yaml[[]0[]]: operation 'get_healthz'*"])
+
+
 def test_the_command_refuses_a_bad_fault_file_before_serving(tmp_path: Path) -> None:
     bad = tmp_path / "faults.yaml"
     bad.write_text("faults:\n  - {fault: 418}\n")

@@ -89,6 +89,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # A fault or rate-limit file given on the command line is checked now: one error, before any test runs.
+    faults = config.getoption("truex_sandbox_faults", None)
+    limits = config.getoption("truex_sandbox_rate_limits", None)
+    if faults or limits:
+        from .faults import FaultError, load_faults
+        from .ratelimit import RateLimitError, rate_classes
+
+        try:
+            if faults:
+                load_faults(faults)
+            if limits:
+                rate_classes(limits)
+        except (FaultError, RateLimitError) as exc:
+            raise pytest.UsageError(f"truex_sandbox: {exc}") from None
     config.addinivalue_line(
         "markers",
         "truex_sandbox(scope='function'|'module', inprocess=False, frozen_at=None, faults=None, "
