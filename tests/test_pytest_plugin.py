@@ -86,6 +86,25 @@ def test_one_sandbox_per_test_by_default_per_module_on_request(pytester: pytest.
     result.assert_outcomes(passed=4)
 
 
+def test_a_module_scoped_sandbox_is_not_configured_per_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_mixed="""
+        import pytest
+        pytestmark = pytest.mark.truex_sandbox(scope="module", inprocess=True)
+
+        def test_plain(truex_sandbox):
+            pass
+
+        @pytest.mark.truex_sandbox(frozen_at=0)
+        def test_own(truex_sandbox):
+            pass
+        """
+    )
+    result = _run(pytester)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*a module-scoped sandbox is configured on the module*frozen_at*"])
+
+
 def test_faults_and_rate_limits_from_the_command_line(pytester: pytest.Pytester) -> None:
     faults = pytester.path / "faults.json"
     faults.write_text(json.dumps({"faults": [{"fault": 503, "operation": "get_health", "times": 1}]}))

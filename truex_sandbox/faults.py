@@ -17,7 +17,8 @@ and still has uses fires. What a fault does:
 
 Matching (every field optional, all given must match): ``operation`` (an operationId; a deprecated twin
 matches its replacement's name too), ``method``, ``path`` (a glob on the request path, e.g.
-``/v1/cefi/orders*``), ``client`` (a client id or mnemonic, as sent in ``x-truex-auth-userid``). How often:
+``/v1/cefi/orders*``), ``client`` (a client id or mnemonic, as sent in ``x-truex-auth-userid``; the Auth API and the served spec
+are not API operations and never fault). How often:
 ``times`` (the next N matching requests; default 1) or ``share`` (that fraction of matching requests, drawn
 from a seeded generator so runs repeat; unlimited unless ``times`` caps it).
 

@@ -287,6 +287,14 @@ def truex_sandbox(request: pytest.FixtureRequest) -> Iterator[TestSandbox]:
     """A fresh sandbox (served on a free loopback port unless ``inprocess=True``); see the module docstring."""
     options = _options(request.node)
     if _scope(request.config, options) == "module":
+        module = request.node.getparent(pytest.Module)
+        shared = _options(module) if module is not None else {}
+        own = sorted(k for k, v in options.items() if k != "scope" and (k not in shared or shared[k] != v))
+        if own:
+            raise pytest.UsageError(
+                f"{request.node.nodeid}: a module-scoped sandbox is configured on the module "
+                f"(pytestmark = pytest.mark.{_MARKER}(...)), not on one test: {', '.join(own)}"
+            )
         yield request.getfixturevalue("_truex_sandbox_module")
         return
     with _make(request.config, options, served=not options.get("inprocess", False)) as handle:
