@@ -127,3 +127,13 @@ def test_in_process_without_a_socket(truex_client: Truex, truex_sandbox) -> None
     alice = truex_sandbox.credentials("ALICE").client_id
     order = truex_client.orders.create(info=bid(alice), external_id=str(uuid.uuid4()))
     assert [o["id"] for o in truex_sandbox.orders("ALICE")] == [order.id]
+
+
+@pytest.mark.asyncio
+@pytest.mark.truex_sandbox(inprocess=True)
+async def test_async_create_retried_after_a_dropped_answer(async_truex_client, truex_sandbox) -> None:
+    truex_sandbox.faults.add("drop-after", operation="create_order")
+    alice = truex_sandbox.credentials("ALICE").client_id
+    order = await async_truex_client.orders.create(info=bid(alice), external_id=str(uuid.uuid4()))
+    assert [o["id"] for o in truex_sandbox.orders("ALICE")] == [order.id]
+    truex_sandbox.check()

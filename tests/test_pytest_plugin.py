@@ -46,7 +46,7 @@ def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 def test_the_example_suite_passes(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_bot=EXAMPLE.read_text())
     result = _run(pytester)
-    result.assert_outcomes(passed=6)
+    result.assert_outcomes(passed=7)
 
 
 def test_the_readme_example_passes(pytester: pytest.Pytester) -> None:
