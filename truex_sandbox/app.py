@@ -3,10 +3,11 @@
 Pipeline of every API request, in this order (each step's failure is a problem response and nothing else
 runs, so a request that fails version, auth or validation changes nothing):
 
-0. misbehaviour, when asked for (``gate=``, :class:`~truex_sandbox.faults.Gate`): an injected fault (a 429,
-   408, 5xx, a slow answer, a dropped connection, a degraded health) or a rate limit (429 with
-   ``Retry-After``), before anything else runs; a drop-after fault lets the pipeline apply the request and
-   drops the connection instead of answering;
+0. misbehaviour, when asked for (``gate=``, :class:`~truex_sandbox.faults.Gate`), run between steps 2 and 3
+   (after the version, so its problem is rendered in the version asked for; before auth, so nothing is
+   applied): an injected fault (a 429, 408, 5xx, a slow answer, a dropped connection, a degraded health) or a
+   rate limit (429 with ``Retry-After``); a drop-after fault lets the pipeline apply the request and drops
+   the connection instead of answering;
 1. route: Starlette's own routing, a ``Route`` per spec path under each base (``{ref_id}`` syntax; static
    paths first, the current base's first) and the Auth API's; an unknown path → 404, method → 405
    (Starlette's ``HTTPException``, rendered as a problem by the app's exception handlers, ``Allow`` naming
