@@ -1,8 +1,8 @@
 """Fault injection: make the sandbox misbehave on purpose, so a bot's retry, back-off and recovery run.
 
-A :class:`FaultPlan` holds :class:`Fault` rules; each API request (after routing and the version header, before auth
-and everything else of the pipeline, see :mod:`truex_sandbox.app`) is matched against them in order and the first rule that matches
-and still has uses fires. What a fault does:
+A :class:`FaultPlan` holds :class:`Fault` rules; each API request (after routing and the version header,
+before auth and everything else of the pipeline, see :mod:`truex_sandbox.app`) is matched against them in
+order, and the first rule that matches and still has uses fires. What a fault does:
 
 =================  ==========================================================================================
 ``429``            a 429 problem with ``Retry-After`` (``retry_after``, default 1 s); nothing is applied
