@@ -1046,6 +1046,7 @@ def bench_fresh_plugin(res: Results) -> None:
             if served:
                 with handle.sandbox.serve():
                     list(handle.client().balances.list())
+                    handle.close_clients()  # as the fixture does, before the server stops
             else:
                 list(handle.client().balances.list())
         finally:

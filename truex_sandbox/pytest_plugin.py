@@ -220,11 +220,15 @@ class TestSandbox:
             kwargs["transport"] = in_process_async_transport(self.sandbox.app)
         return AsyncTruex(**kwargs)
 
-    def close(self) -> None:
+    def close_clients(self) -> None:
+        """Close the clients made here (before the server stops: it waits for open connections)."""
         for close in reversed(self._closers):
             with contextlib.suppress(Exception):
                 close()
         self._closers.clear()
+
+    def close(self) -> None:
+        self.close_clients()
         self.sandbox.close()
 
 
@@ -268,7 +272,10 @@ def _make(config: pytest.Config, options: dict[str, Any], *, served: bool) -> It
     try:
         if served:
             with sandbox.serve():
-                yield handle
+                try:
+                    yield handle
+                finally:
+                    handle.close_clients()
         else:
             yield handle
     finally:
