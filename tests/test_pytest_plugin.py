@@ -157,6 +157,20 @@ def test_a_bad_fault_file_option_stops_the_run_before_any_test(pytester: pytest.
     result.stderr.fnmatch_lines(["*truex_sandbox: *faults.yaml[[]0[]]: operation 'get_healthz'*"])
 
 
+def test_without_the_sandbox_extra_a_fixture_says_what_to_install(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import truex_sandbox.entry
+
+    monkeypatch.setattr(truex_sandbox.entry, "missing_modules", lambda: ["starlette"])
+    pytester.makepyfile(test_x="def test_x(truex_sandbox):\n    pass\n")
+    result = _run(pytester)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*need the sandbox extra (starlette): pip install 'truex-cefi[[]sandbox[]]'*"]
+    )
+
+
 def test_the_command_refuses_a_bad_fault_file_before_serving(tmp_path: Path) -> None:
     bad = tmp_path / "faults.yaml"
     bad.write_text("faults:\n  - {fault: 418}\n")

@@ -20,6 +20,9 @@ module): ``scope="module"`` (one sandbox for the whole module; default: one per 
 ``truex_sandbox`` and the clients use), ``frozen_at=UNIX_SECONDS``, ``faults=[...]`` or a file,
 ``rate_limits="default"|"strict"|FILE``, ``settle_delay=SECONDS``, ``market_maker=False``, ``seed=Seed``.
 
+The entry point comes with the package whatever its extras; without the ``sandbox`` extra the plugin loads
+(it imports only pytest) and a test that asks for a fixture fails saying what to install.
+
 Why a module of ``truex_sandbox``: the plugin ships with the sandbox's extra, and is the one module of the
 package that may import the SDK (``truex_ext``), which it does lazily inside the fixtures that build clients;
 the sandbox itself (:mod:`truex_sandbox.testing` and everything under it) never does. Importing this module
@@ -163,6 +166,11 @@ def in_process_transport(app: Any) -> httpx.BaseTransport:
 
 # ----------------------------------------------------------------------------------- the handle
 def _sandbox_class() -> type[Sandbox]:
+    from .entry import INSTALL, missing_modules
+
+    missing = missing_modules()
+    if missing:  # the entry point is installed with the package; what it serves with the extra only
+        pytest.fail(f"the truex_sandbox fixtures need the sandbox extra ({', '.join(missing)}): {INSTALL}")
     from .testing import Sandbox
 
     return Sandbox
