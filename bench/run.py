@@ -1079,6 +1079,53 @@ def bench_fresh(res: Results) -> None:
     )
 
 
+def bench_fresh_plugin(res: Results) -> None:
+    """What the pytest plugin's fixtures cost per test: a fresh sandbox (exchange, app, clock, fault plan), an
+    SDK client signed in to it and one signed call; in process (no socket) and served by uvicorn."""
+    from truex_sandbox.pytest_plugin import TestSandbox
+    from truex_sandbox.testing import Sandbox
+
+    def one(served: bool) -> float:
+        start = time.perf_counter()
+        handle = TestSandbox(Sandbox(), served=served)
+        try:
+            if served:
+                with handle.sandbox.serve():
+                    list(handle.client().balances.list())
+                    handle.close_clients()  # as the fixture does, before the server stops
+            else:
+                list(handle.client().balances.list())
+        finally:
+            handle.close()
+        return (time.perf_counter() - start) * 1e3
+
+    for served in (False, True):
+        one(served)  # imports and first loads out of the figure
+    inproc = [one(False) for _ in range(_scale(30, 5))]
+    served = [one(True) for _ in range(_scale(15, 3))]
+    res.details["fresh_plugin"] = {"in_process_ms": summary(inproc), "served_ms": summary(served)}
+    res.add(
+        "fresh_plugin_inprocess",
+        "6. plugin fixture, in process: Sandbox() + Truex client + one signed call, ms",
+        statistics.median(inproc),
+        best=min(inproc),
+        unit="ms",
+        target=20.0,
+        better="lower",
+        note="truex_sandbox_inprocess + truex_client; the sync client runs the app on a helper thread's loop",
+    )
+    res.add(
+        "fresh_plugin_served",
+        "6. plugin fixture, served: Sandbox() + uvicorn start/stop + Truex client + one signed call, ms",
+        statistics.median(served),
+        best=min(served),
+        unit="ms",
+        target=300.0,
+        better="lower",
+        note="truex_sandbox + truex_client on a free loopback port",
+    )
+
+
 def _durable_body(i: int) -> dict[str, Any]:
     info = {"client_id": "300000000000000001", "instrument_id": BTC, "side": "BUY", "type": "LIMIT"}
     return {"external_id": f"d{i}", "info": {**info, "qty": "0.0001", "price": str(74000 - i % 100)}}
@@ -1297,7 +1344,7 @@ def main() -> int:
         ("engine", lambda: bench_engine(res)),
         ("stream", lambda: bench_stream_book(res)),
         ("durable", lambda: bench_durable(res)),
-        ("fresh", lambda: bench_fresh(res)),
+        ("fresh", lambda: (bench_fresh(res), bench_fresh_plugin(res))),
         ("http", lambda: bench_sandbox_http(res)),
         ("import", lambda: bench_import(res)),
         ("idle", lambda: bench_idle(res)),

@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
+# tests/test_pytest_plugin.py runs the sandbox's pytest plugin on example test files.
+pytest_plugins = ["pytester"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = ROOT / "openapi" / "truex.yaml"
 

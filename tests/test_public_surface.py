@@ -69,7 +69,8 @@ def test_the_readme_and_the_demo_import_from_truex_ext_only() -> None:
     readme = "\n".join(re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S))
     demo = (ROOT / "scripts" / "demo.py").read_text()
     for text in (readme, demo):
-        assert "truex_client" not in text
+        # An import of the generated package; the plugin's fixture is named truex_client too (issue 15).
+        assert not re.search(r"^\s*(from|import)\s+truex_client\b", text, re.M)
 
 
 def _documented_tree() -> dict[str, str | None]:

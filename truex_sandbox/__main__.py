@@ -2,7 +2,7 @@
 
     truex-sandbox [--host 127.0.0.1] [--port 8765] [--seed FILE] [--db PATH] [--fresh-keys]
                   [--legacy accept|gone] [--strict] [--jwt-key-file PATH]
-                  [--ws-coalesce SECONDS]
+                  [--ws-coalesce SECONDS] [--faults FILE] [--rate-limits PROFILE|FILE]
 
 On start it prints the base URL (the real port when ``--port 0``) and each seeded API key with its secret and
 clients; then it serves until interrupted (Ctrl-C / SIGTERM).
@@ -16,14 +16,18 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import uvicorn
 
 from .app import LEGACY_MODES, create_app
+from .connections import TrackedHTTPProtocol
 from .engine import Exchange, Unavailable
+from .faults import FaultError, FaultPlan, Gate, load_faults
 from .jwt_keys import write_key_file
+from .ratelimit import RateLimiter, RateLimitError, rate_classes
 from .seed import Seed, default_seed, load_seed, seed_to_dict
 from .server import bind_socket, print_banner
 
@@ -78,6 +82,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="publish no-auth WebSocket subscriptions every SECONDS (default: 1; 0: real time, like signed ones)",
     )
     parser.add_argument(
+        "--faults",
+        type=Path,
+        metavar="FILE",
+        help="inject faults (429, 408, 5xx, slow answers, dropped connections, degraded health) as the JSON "
+        "or YAML file says (see truex_sandbox/faults.py); a file that does not parse: an error, nothing served",
+    )
+    parser.add_argument(
+        "--rate-limits",
+        metavar="PROFILE|FILE",
+        help="answer 429 with Retry-After above these limits: a profile (default, strict, off) or a JSON/YAML "
+        "file (see truex_sandbox/ratelimit.py); off unless given",
+    )
+    parser.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
     return parser
@@ -130,8 +147,23 @@ def _seed_differs(given: Seed, kept: Seed, fresh_keys: bool) -> bool:
     return ours != theirs
 
 
+def _gate(args: argparse.Namespace, clients: dict[str, str]) -> Gate | None:
+    """The misbehaviour of the command line; ``FaultError``/``RateLimitError`` (one line) when unusable."""
+    rules = load_faults(args.faults) if args.faults is not None else []
+    classes = rate_classes(args.rate_limits) if args.rate_limits is not None else ()
+    if not rules and not classes:
+        return None
+    plan = FaultPlan(rules, clients=clients)
+    return Gate(plan, RateLimiter(classes, time.time) if classes else None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        gate = _gate(args, {})
+    except (FaultError, RateLimitError) as exc:
+        print(f"truex-sandbox: {exc}", file=sys.stderr)
+        return 2
     try:
         exchange = _open_exchange(args)
     except (OSError, ValueError, Unavailable) as exc:
@@ -151,8 +183,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         host, port = sock.getsockname()[:2]
         base_url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-        app = create_app(exchange, legacy=args.legacy, strict=args.strict, ws_coalesce=args.ws_coalesce)
-        config = uvicorn.Config(app, log_level=args.log_level, lifespan="on")
+        if gate is not None and gate.faults is not None:
+            gate.faults.name_clients({c.mnemonic: c.id for c in exchange.seed.clients})
+        app = create_app(
+            exchange, legacy=args.legacy, strict=args.strict, ws_coalesce=args.ws_coalesce, gate=gate
+        )
+        config = uvicorn.Config(app, log_level=args.log_level, lifespan="on", http=TrackedHTTPProtocol)
         if threading.current_thread() is threading.main_thread():
             # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the handler that
             # was there before it. With the default one the process would die there, skipping the store's

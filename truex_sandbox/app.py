@@ -3,6 +3,11 @@
 Pipeline of every API request, in this order (each step's failure is a problem response and nothing else
 runs, so a request that fails version, auth or validation changes nothing):
 
+0. misbehaviour, when asked for (``gate=``, :class:`~truex_sandbox.faults.Gate`), run between steps 2 and 3
+   (after the version, so its problem is rendered in the version asked for; before auth, so nothing is
+   applied): an injected fault (a 429, 408, 5xx, a slow answer, a dropped connection, a degraded health) or a
+   rate limit (429 with ``Retry-After``); a drop-after fault lets the pipeline apply the request and drops
+   the connection instead of answering;
 1. route: Starlette's own routing, a ``Route`` per spec path under each base (``{ref_id}`` syntax; static
    paths first, the current base's first) and the Auth API's; an unknown path → 404, method → 405
    (Starlette's ``HTTPException``, rendered as a problem by the app's exception handlers, ``Allow`` naming
@@ -51,6 +56,7 @@ from starlette.types import Receive, Scope, Send
 from .auth import HmacVerifier, KeyRecord, Principal, refuse_repeated_auth_headers
 from .auth_api import AuthApi, BearerOrHmacVerifier, auth_api_routes
 from .engine import EngineError, Exchange
+from .faults import GateStep
 from .handlers import ENGINE_FREE, HANDLERS, USER_ID_OPTIONAL, Call, Handler
 from .jwt_tokens import TokenIssuer
 from .pagination import CursorCodec, listing_id, paginate
@@ -243,8 +249,10 @@ class _Core:
         clock: Callable[[], float],
         legacy: str = "accept",
         strict: bool = False,
+        gate: GateStep | None = None,
     ):
         self.exchange = exchange
+        self.gate = gate
         self.verifier = verifier
         self.codec = codec
         self.clock = clock
@@ -340,6 +348,11 @@ class _Core:
             raw_version = headers.get(b"x-truex-version")
             if raw_version is not None:
                 version = negotiate(raw_version.decode("latin-1"))
+            if self.gate is not None:  # step 0: injected faults and rate limits
+                gated = await self.gate((op.operation_id, bound.canonical), scope, send)
+                if gated is None:  # the connection was dropped: no answer
+                    return
+                send = gated
             encoded = await self._answer(bound, version, marks, scope, headers, receive, ignored)
         except ApiError as error:
             problem = error
@@ -554,6 +567,7 @@ def create_app(
     legacy: str = "accept",
     strict: bool = False,
     ws_coalesce: float = 1.0,
+    gate: GateStep | None = None,
 ) -> Starlette:
     """The sandbox app.
 
@@ -567,7 +581,8 @@ def create_app(
     refuse a query parameter the operation does not have with a 400; by default it is ignored, named in an
     ``x-truex-sandbox-warning`` response header and logged (logger ``truex_sandbox``, warning), as the
     exchange most likely ignores it (DECISIONS §20). A repeated or invalid known parameter is a 400 either
-    way.
+    way. ``gate``: the misbehaviour step (:class:`~truex_sandbox.faults.Gate`: fault plan, rate limits),
+    none by default.
 
     ``ws_coalesce``: seconds between publications of no-auth WebSocket subscriptions (0: real time); the
     WebSocket API is served at ``/api/v1`` and ``/`` (:mod:`truex_sandbox.ws_server`).
@@ -589,7 +604,7 @@ def create_app(
         raise StartupError(f"legacy={legacy!r}: must be one of {', '.join(LEGACY_MODES)}")
     issuer = TokenIssuer()  # JWT bearer auth (auth_api.py): its own signing key per app
     verifier = BearerOrHmacVerifier(HmacVerifier(_key_lookup(exchange), clock), issuer, clock)
-    core = _Core(exchange, verifier, CursorCodec(cursor_key), clock, legacy, strict)
+    core = _Core(exchange, verifier, CursorCodec(cursor_key), clock, legacy, strict, gate)
     bound = _bind_paths(operations, bindings, RequestValidator(spec, operations), exchange.journaling)
     spec_endpoint = _SpecEndpoint(core, _spec_bytes(spec))
     spec_routes = [
@@ -624,6 +639,7 @@ def create_app(
     app.state.operations = operations
     app.state.token_issuer = issuer
     app.state.stream = stream
+    app.state.gate = gate
     return app
 
 

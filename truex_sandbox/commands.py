@@ -262,7 +262,21 @@ class NewTransfer:
         }
 
 
-Command = NewOrder | ModifyOrder | CancelOrder | UpdateClient | NewTransfer
+@dataclass(frozen=True, slots=True)
+class MoveMarket:
+    """A test moving an instrument's market (not an API operation): a new reference price, so a new price band
+    and new house quotes around it (:meth:`~truex_sandbox.engine.Exchange.move_market`)."""
+
+    OP: ClassVar[str] = "move_market"
+
+    instrument_id: str
+    reference_price: Decimal
+
+    def record(self) -> dict[str, Any]:
+        return {"instrument_id": self.instrument_id, "reference_price": str(self.reference_price)}
+
+
+Command = NewOrder | ModifyOrder | CancelOrder | UpdateClient | NewTransfer | MoveMarket
 
 
 # ------------------------------------------------------------------------------------------- parsing
@@ -419,7 +433,15 @@ _RECORD_KEYS: Final = {
     "cancel_order": frozenset({"caller", "ref_id", "id_type"}),
     "update_client": frozenset({"caller", "body"}),
     "create_transfer": frozenset({"caller", "body", "settle_delay_ns"}),
+    "move_market": frozenset({"instrument_id", "reference_price"}),
 }
+
+
+def move_market(instrument_id: Any, reference_price: Any) -> MoveMarket:
+    price = decimal(reference_price, "reference_price")
+    if price <= 0:
+        raise BadRequest("reference_price: must be greater than 0")
+    return MoveMarket(numeric_id(instrument_id, "instrument_id"), price)
 
 
 def from_record(record: Record) -> Command | None:
@@ -437,6 +459,8 @@ def from_record(record: Record) -> Command | None:
         )
     if op == "advance":
         return None
+    if op == "move_market":
+        return move_market(args["instrument_id"], args["reference_price"])
     caller = frozenset(args["caller"])
     if op == "create_order":
         return new_order(caller, args["body"])

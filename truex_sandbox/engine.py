@@ -53,6 +53,7 @@ Choices where the API is silent:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import threading
 import time
@@ -77,7 +78,7 @@ from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 from . import commands, views
 from .accounts import Accounts
 from .book import Level, OrderBook
-from .commands import CancelOrder, Command, ModifyOrder, NewOrder, NewTransfer, UpdateClient
+from .commands import CancelOrder, Command, ModifyOrder, MoveMarket, NewOrder, NewTransfer, UpdateClient
 from .errors import BadRequest, Conflict, EngineError, Forbidden, NotFound, Unavailable
 from .events import (
     BalanceChanged,
@@ -450,6 +451,8 @@ class Exchange:
             return self._cancel_order(command, now)
         if isinstance(command, UpdateClient):
             return self._update_client(command, now)
+        if isinstance(command, MoveMarket):
+            return self._move_market(command, now)
         return self._create_transfer(command, now)
 
     @property
@@ -1376,6 +1379,32 @@ class Exchange:
             return [] if transfer.is_final else [views.transfer_view(transfer)]
         found = [t for c in self._caller_clients(caller) for t in self._client_transfers[c] if not t.is_final]
         return [views.transfer_view(t) for t in _newest_first(found)]
+
+    # ======================================================================================= public: tests
+    @_locked
+    def move_market(self, instrument_id: str, reference_price: str) -> dict[str, Any]:
+        """Move an instrument's market (for tests; journaled like a command): a new reference price, so a new
+        price band, and the house's quotes withdrawn and placed again around it at the next step. Other
+        clients' resting orders stay where they are. The house quotes again at the start of the next call
+        (``advance()`` does it at once). Returns the instrument as listed."""
+        args = {"instrument_id": instrument_id, "reference_price": reference_price}
+        command, now = self._accept(
+            "move_market", args, lambda: commands.move_market(instrument_id, reference_price)
+        )
+        instrument = self._move_market(command, now)
+        return views.instrument_view(instrument, self._recent_trades(instrument.id, now))
+
+    def _move_market(self, command: MoveMarket, now: int) -> Instrument:
+        moved = dataclasses.replace(
+            self._instrument(command.instrument_id, "instrument_id"), reference_price=command.reference_price
+        )
+        self._instruments[moved.id] = moved
+        if self._house is not None:
+            house_id = self._house.client_id
+            for order in [o for o in self._open[house_id].values() if o.instrument_id == moved.id]:
+                self._close(order, CANCELED, now)
+            self._house.regrid(moved)
+        return moved
 
     # =================================================================================== public: inspection
     @_locked

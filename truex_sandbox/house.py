@@ -67,6 +67,8 @@ class House:
     ) -> None:
         self.client_id = client_id
         self.replenish = replenish
+        making = list(making)
+        self._making = {each.instrument_id: each for each in making}
         #: Every level of the grid: per instrument its bids then its asks, best first.
         self.grid: list[GridLevel] = []
         for each in making:
@@ -75,6 +77,17 @@ class House:
             self.grid += [GridLevel(each.instrument_id, SELL, price, each.qty) for price in asks]
         #: Whether the next lifecycle step looks at the grid.
         self.due = bool(self.grid)
+
+    def regrid(self, instrument: Instrument) -> None:
+        """Quote ``instrument`` around its (new) reference price from the next step on."""
+        making = self._making.get(instrument.id)
+        if making is None:
+            return
+        bids, asks = making.prices(instrument)
+        kept = [level for level in self.grid if level.instrument_id != instrument.id]
+        self.grid = kept + [GridLevel(instrument.id, BUY, p, making.qty) for p in bids]
+        self.grid += [GridLevel(instrument.id, SELL, p, making.qty) for p in asks]
+        self.due = True
 
     def _missing(self, market: Market, level: GridLevel) -> bool:
         return not market.has_resting(self.client_id, level.instrument_id, level.side, level.price)

@@ -19,6 +19,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from .app import SPEC_ROUTE, create_app
+from .connections import TrackedHTTPProtocol
 from .engine import Exchange
 from .versions import CURRENT_BASE, LEGACY_BASE
 
@@ -77,7 +78,10 @@ def serve_in_thread(
     app = app if app is not None else create_app()
     sock = bind_socket(host, port)
     bound_port = int(sock.getsockname()[1])
-    config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on")
+    # The tracked protocol lets an injected fault drop a connection (truex_sandbox/connections.py).
+    config = uvicorn.Config(
+        app, log_level=log_level, access_log=False, lifespan="on", http=TrackedHTTPProtocol
+    )
     server = uvicorn.Server(config)
     # uvicorn only installs signal handlers on the main thread, so running it here leaves the host's alone.
     thread = threading.Thread(
