@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-dev
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[sandbox,jwt,stream]' --group dev
 	touch $@
 
 install: $(STAMP)
@@ -73,7 +73,7 @@ sandbox: $(STAMP)
 ## bench: the SDK and the sandbox against their floors -> bench/results.json, bench/results.png (never fails on a miss)
 .PHONY: bench
 $(VENV)/.installed-bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[sandbox,jwt,stream]' --group dev --group bench
 	touch $@
 
 bench: $(VENV)/.installed-bench

@@ -59,6 +59,17 @@ def test_without_the_extra_the_sdk_and_cli_work_and_the_sandbox_names_its_extra(
         cwd=user_venv,
     )
     assert imported.returncode == 0 and "site-packages" in imported.stdout, imported.stderr
+    extras = _run(
+        [
+            str(user_venv / "python"),
+            "-c",
+            "import importlib.metadata as m; print(m.metadata('truex-cefi').get_all('Provides-Extra'))",
+        ],
+        env=_env(),
+        cwd=user_venv,
+    )
+    # The project's tooling pins are dependency groups, never published as extras.
+    assert extras.stdout.strip() == "['sandbox', 'jwt', 'stream', 'aiohttp']", extras.stdout + extras.stderr
     sandbox = _run([str(user_venv / "truex-sandbox"), "--help"], env=_env(), cwd=user_venv)
     assert sandbox.returncode == 2
     assert "pip install 'truex-cefi[sandbox]'" in sandbox.stderr and "Traceback" not in sandbox.stderr
