@@ -12,6 +12,8 @@
     truex trades
     truex transfers [--active]
     truex --jsonl orders list [--query JSON] [--max N]
+    truex watch book BTC-PYUSD [--depth N]   # live book over the WebSocket API (the stream extra)
+    truex watch orders                       # drop copy: one line per order update
 
 Credentials come from ``TRUEX_API_KEY``, ``TRUEX_API_SECRET`` (and ``TRUEX_CLIENT_ID`` when the key is
 bound to several clients; otherwise the key's one client is used); ``--env prod|uat|sandbox``
@@ -41,6 +43,7 @@ if TYPE_CHECKING:  # the client is imported only when a command runs: `truex --h
 EXIT_API, EXIT_USAGE = 1, 2
 EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT (128 + 2)
 DAY_NS = 24 * 3600 * 10**9
+WATCH_CONNECT_TIMEOUT = 15.0  # seconds for `truex watch` to connect and have its subscription confirmed
 
 
 def _decimal(text: str) -> Decimal:
@@ -155,7 +158,98 @@ def build_parser() -> argparse.ArgumentParser:
     trades.add_argument("--max", type=_max, dest="max_items", help="stop after this many trades (≥ 1)")
     transfers = sub.add_parser("transfers", help="your transfers of the last 24 hours")
     transfers.add_argument("--active", action="store_true", help="only transfers not yet final")
+
+    watch = sub.add_parser("watch", help="live updates over the WebSocket API (needs the stream extra)")
+    wsub = watch.add_subparsers(dest="what", required=True, metavar="book|orders")
+    wbook = wsub.add_parser("book", help="live top of book and depth (redrawn in place on a terminal)")
+    wbook.add_argument("symbol")
+    wbook.add_argument("--depth", type=_max, default=5, help="levels a side to show (default 5)")
+    worders = wsub.add_parser("orders", help="drop copy: one line per update of your orders")
+    for p in (wbook, worders):
+        p.add_argument("--max-updates", type=_max, help="stop after this many updates (≥ 1)")
     return parser
+
+
+def _levels(levels: Iterable[tuple[Decimal, Decimal]]) -> str:
+    return " ".join(f"{price}x{qty}" for price, qty in levels) or "-"
+
+
+def _book_view(symbol: str, snap: Any, depth: int, live: bool) -> str:
+    """A book: one line when piped; a small table when redrawn on a terminal."""
+    bid = f"{snap.bids[0][0]} x {snap.bids[0][1]}" if snap.bids else "-"
+    ask = f"{snap.asks[0][0]} x {snap.asks[0][1]}" if snap.asks else "-"
+    spread = snap.asks[0][0] - snap.bids[0][0] if snap.bids and snap.asks else "-"
+    top = f"{symbol} bid {bid}  ask {ask}  spread {spread}"
+    if not live:
+        return f"{top}  bids {_levels(snap.bids[:depth])}  asks {_levels(snap.asks[:depth])}"
+    rows = [top, "", f"{'BID QTY':>14} {'BID':>14} | {'ASK':<14} {'ASK QTY':<14}"]
+    for i in range(depth):
+        b = snap.bids[i] if i < len(snap.bids) else None
+        a = snap.asks[i] if i < len(snap.asks) else None
+        rows.append(
+            f"{str(b[1]) if b else '':>14} {str(b[0]) if b else '':>14} | "
+            f"{str(a[0]) if a else '':<14} {str(a[1]) if a else '':<14}"
+        )
+    return "\n".join(rows)
+
+
+def order_update_line(update: Any) -> str:
+    """One drop-copy line: id, status, side, qty @ price, leaves, executed (the ``Order`` columns)."""
+    raw = dict(update.raw)
+    cells = [_get(raw, path) for _, path in COLUMNS["Order"]]
+    order_id, external, status, side, kind, qty, price, leaves, executed = cells
+    return (
+        f"{order_id} {status} {side} {kind} {qty} @ {price} leaves {leaves} executed {executed}"
+        f" ext {external or '-'} ({update.update.lower()})"
+    )
+
+
+def _watch(args: argparse.Namespace, client: Truex, out: TextIO) -> int:
+    """``truex watch book|orders``: print updates until ``--max-updates`` (or Ctrl-C)."""
+    import importlib.util
+
+    if importlib.util.find_spec("websockets") is None:
+        raise ValueError("truex watch needs the stream extra: pip install 'truex-cefi[stream]'")
+    from .errors import APIConnectionError
+    from .stream import OrderUpdate, StreamClosedError, stream_url
+
+    limit = args.max_updates
+    count = 0
+    live = out.isatty() and not (args.json or args.jsonl)
+    with client.stream() as stream:
+        channel, item = ("DEPTH", args.symbol) if args.what == "book" else ("DROPCOPY", _client_id(client))
+        try:
+            stream.subscribe(channel, [item], timeout=WATCH_CONNECT_TIMEOUT)
+        except TimeoutError:
+            raise APIConnectionError(
+                f"no {channel} subscription within {WATCH_CONNECT_TIMEOUT:g} s (is the WebSocket API up?)",
+                url=stream_url(client.base_url),
+            ) from None
+        book = stream.book(args.symbol) if args.what == "book" else None
+        shown: Any = None
+        while limit is None or count < limit:
+            try:
+                event = stream.next()
+            except StopIteration:
+                raise StreamClosedError("the stream closed") from None
+            if args.what == "orders":
+                if not isinstance(event, OrderUpdate):
+                    continue
+                line = json.dumps(dict(event.raw), sort_keys=True) if args.json or args.jsonl else None
+                out.write((line or order_update_line(event)) + "\n")
+            else:
+                assert book is not None
+                snap = book.snapshot(args.depth)  # read through a copy: the stream's thread writes the book
+                if not snap.is_synced:
+                    continue
+                if shown is not None and (snap.bids, snap.asks) == shown:
+                    continue
+                shown = (snap.bids, snap.asks)
+                view = _book_view(args.symbol, snap, args.depth, live)
+                out.write(f"\033[H\033[J{view}\n" if live else view + "\n")
+            out.flush()
+            count += 1
+    return 0
 
 
 def _client_id(client: Truex) -> str:
@@ -397,6 +491,8 @@ def main(
         with client_factory(
             base_url=args.base_url, environment=args.env, api_version=args.api_version
         ) as client:
+            if args.command == "watch":
+                return _watch(args, client, out)
             result = _run(args, client, err)
             if isinstance(result, Stream) and args.jsonl:
                 for item in result.items:  # each line out as soon as its page has arrived
@@ -409,6 +505,8 @@ def main(
     except KeyboardInterrupt:
         out.flush()
         kept = f"; {written} line{'s' if written != 1 else ''} written are kept" if args.jsonl else ""
+        if args.command == "watch":
+            kept = ""
         print(f"truex: interrupted{kept}", file=err)
         return EXIT_INTERRUPTED
     except APIStatusError as exc:

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
     from .jwt_auth import JwtAuth
     from .jwt_key import JwtKey
+    from .stream import AsyncStream, Stream
 
 
 #: Where the client goes unless told otherwise: the local sandbox, so that a bot never reaches prod by
@@ -369,6 +370,22 @@ class Truex(SyncResources, _ClientBase):
         """
         return self.client_id or self._discovered(list(self.clients.list(size=100)))
 
+    def stream(self, **options: Any) -> Stream:
+        """A blocking WebSocket :class:`~truex_ext.stream.Stream` on this client's host, with its credentials.
+
+        Order state is reconciled through this client's REST calls after a reconnect. ``options`` are
+        :class:`~truex_ext.stream.AsyncStream`'s (``url=`` overrides the derived one). Needs the ``stream``
+        extra.
+
+        >>> with client.stream() as s:  # doctest: +SKIP
+        ...     s.subscribe("DEPTH", ["BTC-PYUSD"])
+        """
+        from .stream import Stream, for_client
+
+        stream = for_client(self, **options)
+        assert isinstance(stream, Stream)
+        return stream
+
     def close(self) -> None:
         """Close the connections (a ``with_options`` copy leaves them to the client it came from)."""
         if self._owner:
@@ -451,6 +468,17 @@ class AsyncTruex(AsyncResources, _ClientBase):
         if self.client_id:
             return self.client_id
         return self._discovered([a async for a in self.clients.list(size=100)])
+
+    def stream(self, **options: Any) -> AsyncStream:
+        """An :class:`~truex_ext.stream.AsyncStream` on this client's host, with its credentials.
+
+        ``async with client.stream() as s:`` connects it. See :meth:`Truex.stream`.
+        """
+        from .stream import AsyncStream, for_client
+
+        stream = for_client(self, **options)
+        assert isinstance(stream, AsyncStream)
+        return stream
 
     async def close(self) -> None:
         if self._owner:

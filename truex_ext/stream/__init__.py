@@ -120,9 +120,38 @@ def stream_url(base_url: str) -> str:
 
 def for_client(client: Any, *, url: str | None = None, **options: Any) -> AsyncStream | Stream:
     """The stream of a ``Truex`` (a :class:`Stream`) or an ``AsyncTruex`` (an :class:`AsyncStream`): its URL
-    derived from the client's base URL and its HMAC credentials. The hook behind ``client.stream()``."""
+    derived from the client's base URL and its HMAC credentials. The hook behind ``client.stream()``.
+
+    With credentials, order state is reconciled through the client's REST calls after a reconnect or a
+    DROPCOPY gap (the active orders, then the status of each other order the stream has seen); pass
+    ``reconcile=None`` to turn that off, or your own :data:`Reconcile`.
+    """
     config = getattr(client, "_config", None)
     options.setdefault("credentials", getattr(config, "credentials", None))
     target = url or stream_url(client.base_url)
     is_async = type(client).__name__.startswith("Async")
+    if options["credentials"] is not None and hasattr(client, "orders"):
+        options.setdefault("reconcile", _async_reconcile(client) if is_async else _sync_reconcile(client))
     return AsyncStream(target, **options) if is_async else Stream(target, **options)
+
+
+def _sync_reconcile(client: Any) -> Reconcile:
+    def reconcile(known: list[str]) -> list[Any]:
+        orders = {str(o.id): o for o in client.orders.active(size=100)}
+        for order_id in known:
+            if order_id not in orders:
+                orders.update((str(o.id), o) for o in client.orders.status(ref_id=order_id))
+        return list(orders.values())
+
+    return reconcile
+
+
+def _async_reconcile(client: Any) -> Reconcile:
+    async def reconcile(known: list[str]) -> list[Any]:
+        orders = {str(o.id): o async for o in client.orders.active(size=100)}
+        for order_id in known:
+            if order_id not in orders:
+                orders.update((str(o.id), o) for o in await client.orders.status(ref_id=order_id))
+        return list(orders.values())
+
+    return reconcile
