@@ -2,7 +2,9 @@
 
 Starts ``truex_sandbox`` in-process on a free loopback port and drives it with ``truex_ext.Truex`` as
 two trading clients would: market data, two orders that cross, fills, balances and holds, a modify and
-a cancel, paging through history, a deprecated path's warning and a bad input's error.
+a cancel, paging through history, a deprecated path's warning and a bad input's error. A WebSocket stream
+(``client.stream()``) subscribed to DEPTH and DROPCOPY before the orders shows the book moving as they cross
+and ALICE's own order reports arriving.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from truex_ext import InvalidParameterError, Truex, TruexDeprecationWarning
+from truex_ext.stream import DepthData, MarketData, OrderUpdate, Stream
 from truex_ext.types import BookTop, ModifyOrderInfo, NewOrderInfo, OrderType, QtyUnit, Side
 from truex_sandbox.app import create_app
 from truex_sandbox.engine import Exchange
@@ -48,6 +51,41 @@ def order_line(order: Any) -> str:
     )
 
 
+def top_line(stream: Stream, symbol: str) -> str:
+    snap = stream.book(symbol).snapshot(1)
+    bid = f"{snap.bids[0][0]} x {snap.bids[0][1]}" if snap.bids else "-"
+    ask = f"{snap.asks[0][0]} x {snap.asks[0][1]}" if snap.asks else "-"
+    return f"bid {bid}  /  ask {ask}"
+
+
+def watch(stream: Stream, symbol: str, order_id: str, leaves: Decimal, seconds: float = 3.0) -> None:
+    """Print the DEPTH updates (the book moving) and the DROPCOPY reports of ``order_id`` that arrived, until
+    a report shows ``leaves`` left and the book has moved, or ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    reported = moved = False
+    while time.monotonic() < deadline and not (reported and moved):
+        try:
+            event = stream.next(timeout=max(deadline - time.monotonic(), 0.01))
+        except TimeoutError:
+            break
+        if isinstance(event, OrderUpdate) and event.order_id == order_id:
+            raw = event.raw
+            show(
+                f"DROPCOPY {event.update.lower()}",
+                f"{order_id} {raw.get('status')} leaves {raw.get('leaves_qty')} "
+                f"executed {raw.get('executed_qty')}",
+            )
+            reported = reported or Decimal(str(raw.get("leaves_qty"))) == leaves
+        elif isinstance(event, MarketData) and event.channel == "DEPTH" and event.update == "UPDATE":
+            assert isinstance(event.data, DepthData)
+            levels = [f"bid {lv.price} -> {lv.qty}" for lv in event.data.bids]
+            levels += [f"ask {lv.price} -> {lv.qty}" for lv in event.data.asks]
+            show("DEPTH update", ", ".join(levels))
+            bids = stream.book(symbol).snapshot(1).bids
+            moved = bool(bids) and bids[0][1] == leaves  # the stream's book has caught up
+    show("DEPTH book now", top_line(stream, symbol))
+
+
 def main() -> int:
     started = time.perf_counter()
     exchange = Exchange()
@@ -65,7 +103,7 @@ def main() -> int:
                 environ={},
             )
 
-        with connect("ALICE") as alice, connect("BOB") as bob:
+        with connect("ALICE") as alice, connect("BOB") as bob, alice.stream() as live:
             section("Service")
             health = alice.service.health()
             show("health", f"{health.status.value} at {health.timestamp} ({health.service})")
@@ -93,6 +131,14 @@ def main() -> int:
 
             section("Balances before (ALICE)")
             balances(alice, assets)
+
+            section("A stream: DEPTH and ALICE's DROPCOPY, subscribed before the orders")
+            live.subscribe("DROPCOPY", [alice.client_id or ""])
+            live.subscribe("DEPTH", [btc.info.symbol])
+            deadline = time.monotonic() + 5
+            while not live.book(btc.info.symbol).is_synced and time.monotonic() < deadline:
+                time.sleep(0.02)
+            show("DEPTH book (synced)", top_line(live, btc.info.symbol))
 
             section("Two clients cross")
             price = Decimal("75000.0")  # inside the house spread, so BOB meets ALICE
@@ -124,6 +170,9 @@ def main() -> int:
                     "ALICE trade",
                     f"{trade.trade_qty} @ {trade.trade_price} {trade.liq_flag.value} fee rate {trade.trade_fee_rate}",
                 )
+
+            section("What the stream saw (bounded wait)")
+            watch(live, btc.info.symbol, bid.id, leaves=Decimal("0.0060"))
 
             section("Balances after (ALICE): the rest of the bid is on hold")
             balances(alice, assets)
