@@ -241,3 +241,21 @@ def test_command_line_refuses_a_bad_stream_section(
     path.write_text("stream:\n  - {fault: skip, count: -1}\n")
     assert main(["--faults", str(path), "--port", "0"]) == 2
     assert "count" in capsys.readouterr().err
+
+
+async def test_through_the_sandbox_handle() -> None:
+    sandbox = Sandbox()
+    try:
+        with sandbox.serve():
+            assert sandbox.base_url is not None
+            recording = sandbox.record_stream()
+            sandbox.stream_faults.add("close", channel="DEPTH")  # on the first DEPTH frame
+            target = sandbox.base_url.replace("http://", "ws://") + "/api/v1"
+            async with AsyncStream(target, **FAST) as stream:
+                await stream.subscribe("DEPTH", [SYMBOL])
+                await until(lambda: stream.connections >= 2 and stream.book(SYMBOL).is_synced)
+            assert sandbox.stream_faults.fired("close")
+            assert {line["conn"] for line in recording.frames} >= {1, 2}
+    finally:
+        sandbox.close()
+        clear_registered_secrets()
