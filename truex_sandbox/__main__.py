@@ -3,6 +3,7 @@
     truex-sandbox [--host 127.0.0.1] [--port 8765] [--seed FILE] [--db PATH] [--fresh-keys]
                   [--legacy accept|gone] [--strict] [--jwt-key-file PATH]
                   [--ws-coalesce SECONDS] [--faults FILE] [--rate-limits PROFILE|FILE]
+                  [--record FILE]
 
 On start it prints the base URL (the real port when ``--port 0``) and each seeded API key with its secret and
 clients; then it serves until interrupted (Ctrl-C / SIGTERM).
@@ -25,7 +26,7 @@ import uvicorn
 from .app import LEGACY_MODES, create_app
 from .connections import TrackedHTTPProtocol
 from .engine import Exchange, Unavailable
-from .faults import FaultError, FaultPlan, Gate, load_faults
+from .faults import FaultError, FaultPlan, Gate, load_faults, load_stream_faults
 from .jwt_keys import write_key_file
 from .ratelimit import RateLimiter, RateLimitError, rate_classes
 from .seed import Seed, default_seed, load_seed, seed_to_dict
@@ -95,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
         "file (see truex_sandbox/ratelimit.py); off unless given",
     )
     parser.add_argument(
+        "--record",
+        metavar="FILE",
+        help="append every WebSocket frame sent to FILE as JSON lines "
+        '{"t": unix seconds, "conn": n, "frame": {...}} (see truex_sandbox/ws_faults.py)',
+    )
+    parser.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
     return parser
@@ -161,6 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         gate = _gate(args, {})
+        stream_rules = load_stream_faults(args.faults) if args.faults is not None else []
     except (FaultError, RateLimitError) as exc:
         print(f"truex-sandbox: {exc}", file=sys.stderr)
         return 2
@@ -188,6 +196,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         app = create_app(
             exchange, legacy=args.legacy, strict=args.strict, ws_coalesce=args.ws_coalesce, gate=gate
         )
+        app.state.stream.faults.extend(stream_rules)
+        if args.record is not None:
+            try:
+                app.state.stream.record(args.record)
+            except OSError as exc:
+                print(f"truex-sandbox: --record {args.record}: {exc}", file=sys.stderr)
+                return 2
         config = uvicorn.Config(app, log_level=args.log_level, lifespan="on", http=TrackedHTTPProtocol)
         if threading.current_thread() is threading.main_thread():
             # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the handler that

@@ -20,7 +20,7 @@ from starlette.types import Scope, Send
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 from uvicorn.protocols.utils import get_local_addr, get_remote_addr
 
-__all__ = ["DROPPED_HEADER", "TrackedHTTPProtocol", "drop_connection"]
+__all__ = ["DROPPED_HEADER", "TrackedHTTPProtocol", "drop_connection", "transport_of"]
 
 #: The header of the stand-in answer when the connection cannot be dropped for real.
 DROPPED_HEADER: Final = "x-truex-sandbox-dropped"
@@ -49,6 +49,12 @@ class TrackedHTTPProtocol(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
         if key is not None and _TRANSPORTS.get(key) is self.transport:
             del _TRANSPORTS[key]
         super().connection_lost(exc)
+
+
+def transport_of(scope: Scope) -> asyncio.Transport | None:
+    """The transport of a request's (or WebSocket's) connection when served by a tracked uvicorn, else None."""
+    transport = _TRANSPORTS.get(_key(scope.get("client"), scope.get("server")))
+    return transport if transport is not None and not transport.is_closing() else None
 
 
 async def drop_connection(scope: Scope, send: Send) -> None:

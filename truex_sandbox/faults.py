@@ -29,6 +29,8 @@ A fault file (``truex-sandbox --faults FILE``) is JSON or YAML: a list of rules,
       - {fault: drop-after, operation: create_order}
       - {fault: 503, share: 0.1}
       - {fault: degraded, operation: get_health, times: 5}
+    stream:                       # WebSocket faults, see truex_sandbox.ws_faults
+      - {fault: skip, channel: DEPTH, count: 2}
 
 Every fault that fires is recorded (:attr:`FaultPlan.seen`), so a test can assert what its bot saw.
 """
@@ -58,6 +60,7 @@ __all__ = [
     "FaultRecord",
     "Gate",
     "load_faults",
+    "load_stream_faults",
     "parse_faults",
 ]
 
@@ -146,7 +149,7 @@ def _check_operation(name: str) -> None:
 def parse_faults(data: Any, *, source: str = "faults") -> list[Fault]:
     """Rules from decoded JSON/YAML: a list of mappings, or ``{"faults": [...]}``; :class:`FaultError` if bad."""
     if isinstance(data, Mapping):
-        unknown = set(data) - {"faults"}
+        unknown = set(data) - {"faults", "stream"}  # "stream": truex_sandbox.ws_faults
         if unknown:
             raise FaultError(f"{source}: unknown top-level key(s) {', '.join(sorted(map(str, unknown)))}")
         data = data.get("faults", [])
@@ -174,8 +177,7 @@ def parse_faults(data: Any, *, source: str = "faults") -> list[Fault]:
     return rules
 
 
-def load_faults(path: str | Path) -> list[Fault]:
-    """Rules from a JSON or YAML file; :class:`FaultError` (one line) when it cannot be read or parsed."""
+def _read(path: str | Path) -> Any:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -183,14 +185,30 @@ def load_faults(path: str | Path) -> list[Fault]:
         raise FaultError(f"{path}: cannot read ({exc.strerror or exc})") from None
     try:
         if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            import yaml  # JSON is YAML too
+            return json.loads(text)
+        import yaml  # JSON is YAML too
 
-            data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except Exception as exc:
         raise FaultError(f"{path}: does not parse ({str(exc).splitlines()[0]})") from None
-    return parse_faults(data, source=str(path))
+
+
+def load_faults(path: str | Path) -> list[Fault]:
+    """Rules from a JSON or YAML file; :class:`FaultError` (one line) when it cannot be read or parsed."""
+    return parse_faults(_read(path), source=str(path))
+
+
+def load_stream_faults(path: str | Path) -> list[Any]:
+    """The ``stream`` section of a fault file (:class:`~truex_sandbox.ws_faults.StreamFault` rules)."""
+    from .ws_faults import StreamFaultError, parse_stream_faults
+
+    data = _read(path)
+    if not isinstance(data, Mapping):
+        return []
+    try:
+        return parse_stream_faults(data.get("stream"), source=f"{path}: stream")
+    except StreamFaultError as exc:
+        raise FaultError(str(exc)) from None
 
 
 class FaultPlan:

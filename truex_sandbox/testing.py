@@ -27,9 +27,10 @@ from starlette.applications import Starlette
 from .app import create_app
 from .clock import SandboxClock
 from .engine import Exchange
-from .faults import Fault, FaultPlan, Gate, load_faults, parse_faults
+from .faults import Fault, FaultPlan, Gate, load_faults, load_stream_faults, parse_faults
 from .ratelimit import RateClass, RateLimiter, rate_classes
 from .seed import Seed, default_seed
+from .ws_faults import Recording, StreamFaultPlan
 
 __all__ = ["Credentials", "Sandbox"]
 
@@ -83,8 +84,21 @@ class Sandbox:
         self.app: Starlette = create_app(
             self.exchange, clock=self.clock.time, strict=strict, gate=Gate(self.faults, self.rate_limiter)
         )
+        if isinstance(faults, str | Path):
+            self.stream_faults.extend(load_stream_faults(faults))
         #: Set while :meth:`serve` runs: ``http://127.0.0.1:PORT``.
         self.base_url: str | None = None
+
+    @property
+    def stream_faults(self) -> StreamFaultPlan:
+        """The WebSocket fault plan (:mod:`truex_sandbox.ws_faults`), e.g. ``stream_faults.add("stall")``."""
+        plan: StreamFaultPlan = self.app.state.stream.faults
+        return plan
+
+    def record_stream(self, path: str | Path | None = None) -> Recording:
+        """Record every WebSocket frame sent from now on (in memory; to ``path`` as JSON lines too)."""
+        recording: Recording = self.app.state.stream.record(None if path is None else str(path))
+        return recording
 
     # ------------------------------------------------------------------------------- who is who
     @property

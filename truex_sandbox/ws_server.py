@@ -46,12 +46,15 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
+from starlette.responses import PlainTextResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from .connections import transport_of
 from .engine import Exchange
 from .events import Event
 from .models import ApiKey
 from .ws_channels import CHANNELS, MARKET_CHANNELS, Market, Out, merge_depth
+from .ws_faults import Recording, StreamFaultPlan
 
 __all__ = ["CLOSE_MALFORMED", "CLOSE_PRIVATE_BEHIND", "WS_PATHS", "StreamServer", "ws_signature"]
 
@@ -124,6 +127,11 @@ class StreamServer:
         self.coalesce = coalesce
         self.max_queue = max_queue
         self.max_private = max_private
+        #: Injected stream faults (:mod:`truex_sandbox.ws_faults`); empty by default.
+        self.faults = StreamFaultPlan(clock=clock)
+        #: Every frame sent, when recording (:meth:`record`).
+        self.recording: Recording | None = None
+        self._next_conn = 0
         self.market: Market | None = None
         self.connections: set[_Connection] = set()
         self._inbox: collections.deque[Event] = collections.deque()
@@ -152,8 +160,15 @@ class StreamServer:
         else:
             await asyncio.shield(self._starting)
 
+    def record(self, path: str | None = None) -> Recording:
+        """Start recording every frame sent (in memory, and to ``path`` as JSON lines when given)."""
+        self.recording = Recording(path, clock=self.clock)
+        return self.recording
+
     def close(self) -> None:
         """Stop listening to the engine."""
+        if self.recording is not None:
+            self.recording.close()
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -184,6 +199,17 @@ class StreamServer:
     # ------------------------------------------------------------------------------------ connections
     async def endpoint(self, websocket: WebSocket) -> None:
         """The ASGI WebSocket endpoint."""
+        refuse = self.faults.take(("refuse",))
+        if refuse is not None and "websocket.http.response" in websocket.scope.get("extensions", {}):
+            retry = str(max(0, int(-(-refuse.retry_after // 1))))
+            answer = PlainTextResponse(
+                "injected fault: 503 Service Unavailable", 503, headers={"retry-after": retry}
+            )
+            await websocket.send_denial_response(answer)
+            return
+        if refuse is not None:
+            await websocket.close(1013, "injected fault: try again later")
+            return
         await websocket.accept()
         try:
             await self.start()
@@ -218,6 +244,9 @@ class _Connection:
         self.malformed = 0
         self.closing: tuple[int, str, bool] | None = None  # code, reason, send what is queued first
         self.wake = asyncio.Event()
+        server._next_conn += 1
+        self.number = server._next_conn
+        self.held: dict[str, Any] | None = None  # a frame held back by a reorder fault
 
     @property
     def status(self) -> str:
@@ -267,7 +296,73 @@ class _Connection:
                     code, reason, _ = self.closing
                     await self.ws.close(code, reason)
                     return
-                await self.ws.send_text(json.dumps(self._render(self._pop())))
+                entry = self._pop()
+                frames = await self._faulted(entry, self._render(entry))
+                if frames is None:
+                    return
+                for frame in frames:
+                    await self.ws.send_text(json.dumps(frame))
+                    if self.server.recording is not None:
+                        self.server.recording.record(self.number, frame)
+
+    async def _faulted(self, entry: _Entry, frame: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """The frames to send for ``frame`` under the stream fault plan; None: stop sending."""
+        faults = self.server.faults
+        if not faults.rules:
+            return [frame]
+        data = entry.frame is None
+        channel = entry.channel if data else None
+        rule = faults.take(("stall", "close", "close-clean", "drop"), channel)
+        if rule is not None and rule.fault == "stall":
+            assert rule.seconds is not None
+            transport = transport_of(self.ws.scope)
+            if transport is not None:
+                transport.pause_reading()  # pings unanswered too: a half-open link
+            try:
+                await asyncio.sleep(rule.seconds)
+            finally:
+                if transport is not None and not transport.is_closing():
+                    transport.resume_reading()
+            return [frame]
+        if rule is not None and rule.fault == "drop":
+            transport = transport_of(self.ws.scope)
+            if transport is not None:
+                transport.abort()
+                return None
+        if rule is not None:
+            assert rule.code is not None
+            await self.ws.close(rule.code, rule.reason)
+            return None
+        if not data:
+            return [frame]
+        if entry.update == "SNAPSHOT":
+            rule = faults.take(("delay-snapshot",), channel)
+            if rule is not None and rule.seconds is not None:
+                await asyncio.sleep(rule.seconds)
+        rule = faults.take(("skip",), channel)
+        if rule is not None:
+            number = int(frame["seqnum"]) + rule.count
+            self.seq[entry.channel] = number
+            frame["seqnum"] = str(number)
+        rule = faults.take(("unknown-field", "unknown-enum"), channel)
+        if rule is not None:
+            assert rule.field is not None
+            frame = json.loads(json.dumps(frame))  # queued data may be shared with the market mirror
+            if rule.fault == "unknown-field" and isinstance(frame.get("data"), dict):
+                frame["data"][rule.field] = rule.value
+            else:
+                frame[rule.field] = rule.value
+        frames = [frame]
+        rule = faults.take(("duplicate",), channel)
+        if rule is not None:
+            frames.append(frame)
+        if self.held is not None:
+            frames.append(self.held)
+            self.held = None
+        elif faults.take(("reorder",), channel) is not None:
+            self.held = frame
+            return []
+        return frames
 
     async def _flush_every(self, interval: float) -> None:
         while True:
@@ -475,6 +570,10 @@ class _Connection:
         channels: list[str] = list(dict.fromkeys(request["channels"]))
         items: list[str] = list(dict.fromkeys(request["item_names"]))
         self._check_time(request["timestamp"], signed)
+        if self.server.faults.take(("deny-auth",)) is not None:
+            raise _Refused(
+                "UNAUTHORIZED", "injected fault: authorization denied (truex-sandbox stream fault)"
+            )
         market = self.server.market
         assert market is not None
         if "DROPCOPY" in channels and not signed:
