@@ -1001,6 +1001,116 @@ def bench_stream_book(res: Results) -> None:
     )
 
 
+# ------------------------------------------------------------------------------- 8. stream over loopback
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def _stream_latency(n: int) -> tuple[list[float], list[float], list[float]]:
+    """``n`` REST creates against a served sandbox; per order (return → DROPCOPY parsed, return → DEPTH parsed,
+    send → DROPCOPY parsed), in ms, all on ``time.perf_counter`` in this process."""
+    from truex_client.models import NewOrderInfo, OrderType, Side
+    from truex_ext import Truex
+    from truex_ext.auth import Credentials
+    from truex_ext.stream import AsyncStream, OrderUpdate
+    from truex_ext.stream.messages import DepthData, MarketData
+    from truex_sandbox.app import create_app
+    from truex_sandbox.engine import Exchange
+    from truex_sandbox.server import serve_in_thread
+
+    alice = _keys()["ALICE"]
+    with serve_in_thread(create_app(Exchange(), ws_coalesce=0)) as server:
+        client = Truex(api_key=alice[0], api_secret=alice[1], client_id=alice[2], base_url=server.base_url)
+        creds = Credentials(alice[0], alice[1], alice[2])
+        seen_order: dict[str, float] = {}
+        seen_price: dict[Decimal, float] = {}
+        async with AsyncStream(f"ws://127.0.0.1:{server.port}/api/v1", credentials=creds) as stream:
+            feed = stream._feed
+            process = feed.process
+
+            def timed(frame: Any) -> Any:
+                out = process(frame)
+                now = time.perf_counter()
+                msg = out[0]
+                if isinstance(msg, OrderUpdate) and msg.order_id is not None:
+                    seen_order.setdefault(msg.order_id, now)
+                elif (
+                    isinstance(msg, MarketData) and isinstance(msg.data, DepthData) and msg.update == "UPDATE"
+                ):
+                    for level in msg.data.bids:
+                        seen_price.setdefault(level.price, now)
+                return out
+
+            feed.process = timed  # type: ignore[method-assign]
+            await stream.subscribe("DROPCOPY", [alice[2]])
+            await stream.subscribe("DEPTH", ["BTC-PYUSD"])
+            book = stream.book("BTC-PYUSD")
+            while not book.is_synced:
+                await asyncio.sleep(0.01)
+
+            def create(price: Decimal) -> tuple[str, float, float]:
+                sent = time.perf_counter()
+                placed = client.orders.create(
+                    info=NewOrderInfo(
+                        client_id=alice[2],
+                        instrument_id=BTC,
+                        qty=Decimal("0.001"),
+                        price=price,
+                        side=Side.BUY,
+                        type_=OrderType.LIMIT,
+                    )
+                )
+                return str(placed.id), sent, time.perf_counter()
+
+            report, depth, from_send = [], [], []
+            for i in range(n):
+                price = Decimal(73200) + Decimal(i) / 2
+                order_id, sent, returned = await asyncio.to_thread(create, price)
+                deadline = time.perf_counter() + 5
+                while (
+                    order_id not in seen_order or price not in seen_price
+                ) and time.perf_counter() < deadline:
+                    await asyncio.sleep(0)
+                if order_id in seen_order and price in seen_price:
+                    report.append((seen_order[order_id] - returned) * 1e3)
+                    depth.append((seen_price[price] - returned) * 1e3)
+                    from_send.append((seen_order[order_id] - sent) * 1e3)
+        client.close()
+    return report, depth, from_send
+
+
+def bench_stream_latency(res: Results) -> None:
+    n = _scale(200, 50)
+    report, depth, from_send = asyncio.run(_stream_latency(n))
+    res.details["stream_latency"] = {
+        "orders": n,
+        "matched": len(report),
+        "dropcopy_ms": {"p50": _pct(report, 0.5), "p99": _pct(report, 0.99)},
+        "depth_ms": {"p50": _pct(depth, 0.5), "p99": _pct(depth, 0.99)},
+        "dropcopy_from_send_ms": {"p50": _pct(from_send, 0.5), "p99": _pct(from_send, 0.99)},
+        "negative_dropcopy": sum(1 for v in report if v < 0),
+    }
+    note = (
+        f"{len(report)}/{n} orders; from the REST call's return (negative: the frame beat the HTTP answer); "
+        f"send → report p50 {_pct(from_send, 0.5):.2f} ms"
+    )
+    for key, label, values in (
+        ("dropcopy", "DROPCOPY report", report),
+        ("depth", "DEPTH update", depth),
+    ):
+        for q in (0.5, 0.99):
+            res.add(
+                f"stream_latency_{key}_p{round(q * 100)}",
+                f"8. loopback: orders.create returns → {label} parsed, p{round(q * 100)}",
+                _pct(values, q),
+                unit="ms",
+                target=None,
+                better="lower",
+                note=note,
+            )
+
+
 def bench_durable(res: Results) -> None:
     """Creates with a SqliteStore journal (each one fsynced before it is applied) against NullStore."""
     from truex_sandbox.engine import Exchange
@@ -1323,6 +1433,7 @@ SECTIONS = (
     "import",
     "engine",
     "durable",
+    "wslatency",
     "fresh",
     "http",
 )
@@ -1343,6 +1454,7 @@ def main() -> int:
         ("async", lambda: bench_async(res, list_page(10))),
         ("engine", lambda: bench_engine(res)),
         ("stream", lambda: bench_stream_book(res)),
+        ("wslatency", lambda: bench_stream_latency(res)),
         ("durable", lambda: bench_durable(res)),
         ("fresh", lambda: (bench_fresh(res), bench_fresh_plugin(res))),
         ("http", lambda: bench_sandbox_http(res)),
