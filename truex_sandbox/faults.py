@@ -41,7 +41,6 @@ import asyncio
 import fnmatch
 import json
 import random
-import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +50,7 @@ from starlette.types import Message, Scope, Send
 
 from .connections import drop_connection
 from .problems import ApiError
+from .rulebook import RuleBook
 
 __all__ = [
     "FAULT_KINDS",
@@ -211,7 +211,7 @@ def load_stream_faults(path: str | Path) -> list[Any]:
         raise FaultError(str(exc)) from None
 
 
-class FaultPlan:
+class FaultPlan(RuleBook[Fault]):
     """The rules in force and the record of what fired; thread-safe (served sandboxes run in a thread)."""
 
     def __init__(
@@ -224,10 +224,9 @@ class FaultPlan:
     ) -> None:
         import time
 
-        self._rules: list[Fault] = list(rules)
+        super().__init__(rules)
         self._clock = clock or time.time
         self._random = random.Random(seed)
-        self._lock = threading.Lock()
         #: mnemonic → client id, so a rule may name a client either way.
         self._clients = dict(clients or {})
         self.seen: list[FaultRecord] = []
@@ -241,23 +240,7 @@ class FaultPlan:
     def add(self, fault: str | int, **match: Any) -> Fault:
         """Add a rule (keywords as in a fault file) and return it; e.g. ``add(429, operation="create_order")``."""
         (rule,) = parse_faults([{"fault": str(fault), **match}], source="fault")
-        with self._lock:
-            self._rules.append(rule)
-        return rule
-
-    def extend(self, rules: Iterable[Fault]) -> None:
-        with self._lock:
-            self._rules.extend(rules)
-
-    def clear(self) -> None:
-        """Remove every rule (the record stays)."""
-        with self._lock:
-            self._rules.clear()
-
-    @property
-    def rules(self) -> list[Fault]:
-        with self._lock:
-            return list(self._rules)
+        return self._append(rule)
 
     def fired(self, fault: str | int | None = None, operation: str | None = None) -> list[FaultRecord]:
         """The records, optionally only of one fault kind and/or operation."""

@@ -44,6 +44,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final
 
+from .rulebook import RuleBook
+
 __all__ = [
     "STREAM_FAULT_KINDS",
     "Recording",
@@ -146,34 +148,18 @@ def parse_stream_faults(data: Any, *, source: str = "stream") -> list[StreamFaul
     return rules
 
 
-class StreamFaultPlan:
+class StreamFaultPlan(RuleBook[StreamFault]):
     """The stream rules in force and what fired; thread-safe (tests script it from another thread)."""
 
     def __init__(self, rules: Iterable[StreamFault] = (), *, clock: Callable[[], float] = time.time) -> None:
-        self._rules = list(rules)
+        super().__init__(rules)
         self._clock = clock
-        self._lock = threading.Lock()
         self.seen: list[StreamFaultRecord] = []
 
     def add(self, fault: str, **options: Any) -> StreamFault:
         """Add a rule, e.g. ``add("skip", channel="DEPTH", count=3)``, and return it."""
         (rule,) = parse_stream_faults([{"fault": fault, **options}], source="stream fault")
-        with self._lock:
-            self._rules.append(rule)
-        return rule
-
-    def extend(self, rules: Iterable[StreamFault]) -> None:
-        with self._lock:
-            self._rules.extend(rules)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._rules.clear()
-
-    @property
-    def rules(self) -> list[StreamFault]:
-        with self._lock:
-            return list(self._rules)
+        return self._append(rule)
 
     def fired(self, fault: str | None = None) -> list[StreamFaultRecord]:
         with self._lock:
