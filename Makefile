@@ -38,8 +38,21 @@ docs: $(STAMP)
 ## test: everything CI runs. The served-sandbox contract run and the Prism contract run (tests/test_prism.py
 ## against Prism mocks; needs Node and the npm registry) go before pytest so that pytest's "N passed" line
 ## closes the output; that last run leaves out test_prism.py, which only skips without the mocks.
-test: $(STAMP) check-generated lint typecheck docs contract contract-prism
+test: $(STAMP) browser check-generated lint typecheck docs contract contract-prism
 	$(BIN)/pytest --ignore=tests/test_prism.py
+
+## browser: Debian's Chromium (and its driver) for the browser tests of the sandbox's page
+## (tests/test_web_page.py, Playwright pointed at /usr/bin/chromium); installed only when missing, with sudo
+## only when not root. Never `playwright install`: browser downloads cannot be fetched.
+BROWSER := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+$(BROWSER):
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver
+
+.PHONY: browser
+browser: $(BROWSER)
 
 ## contract: schemathesis CLI against a served sandbox (uvicorn, free loopback port) -> reports/contract-junit.xml
 .PHONY: contract
@@ -71,7 +84,8 @@ spec-drift: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
-## sandbox: serve the local exchange on http://127.0.0.1:8765 (prints the API keys)
+## sandbox: serve the local exchange on http://127.0.0.1:8765 (prints the API keys and the web page's address;
+## opens no browser)
 sandbox: $(STAMP)
 	$(BIN)/truex-sandbox
 

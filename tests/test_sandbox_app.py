@@ -453,7 +453,8 @@ def test_routes_come_from_the_spec() -> None:
     assert {route.path for route in app.routes if isinstance(route, WebSocketRoute)} == {"/api/v1", "/"}
     served = {base + op.path for op in operations().values() for base in op.bases}
     auth_api = {"/v1/auth/api-key/token", "/v1/auth/token/refresh"}  # the JWT Auth API emulation
-    assert paths == served | {"/v1/cefi/openapi.json", "/api/v1/openapi.json"} | auth_api
+    web = {"/"} | {p for p in paths if p.startswith("/sandbox/ui/")}  # the web page (truex_sandbox/web_ui.py)
+    assert paths == served | {"/v1/cefi/openapi.json", "/api/v1/openapi.json"} | auth_api | web
     # Every plural path under both bases; the singular twins only under the legacy one.
     assert "/v1/cefi/orders" in paths and "/api/v1/orders" in paths
     assert "/api/v1/order" in paths and "/v1/cefi/order" not in paths

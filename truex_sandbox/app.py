@@ -75,6 +75,7 @@ from .versions import (
     render_list,
     render_object,
 )
+from .web_ui import web_routes
 from .ws_server import WS_PATHS, StreamServer
 
 __all__ = ["LEGACY_MODES", "MAX_BODY_BYTES", "SPEC_ROUTE", "WARNING_HEADER", "StartupError", "create_app"]
@@ -585,7 +586,8 @@ def create_app(
     none by default.
 
     ``ws_coalesce``: seconds between publications of no-auth WebSocket subscriptions (0: real time); the
-    WebSocket API is served at ``/api/v1`` and ``/`` (:mod:`truex_sandbox.ws_server`).
+    WebSocket API is served at ``/api/v1`` and ``/`` (:mod:`truex_sandbox.ws_server`); a plain ``GET /`` is
+    the sandbox's web page (:mod:`truex_sandbox.web_ui`).
 
     Raises :class:`StartupError` when an operation of the spec has no handler or a handler no operation.
     """
@@ -624,6 +626,8 @@ def create_app(
     ]
     stream = StreamServer(exchange, clock=clock, coalesce=ws_coalesce)
     routes += [WebSocketRoute(path, stream.endpoint, name=f"ws{path}") for path in WS_PATHS]
+    # The page at GET / (a WebSocket upgrade on / still reaches the stream: routes match by scope type).
+    routes += web_routes(exchange, ws_coalesce=ws_coalesce)
     problems = _RoutingProblems(core)
     app = Starlette(
         routes=routes,

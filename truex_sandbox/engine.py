@@ -1407,6 +1407,12 @@ class Exchange:
         return moved
 
     # =================================================================================== public: inspection
+    @contextlib.contextmanager
+    def consistent(self) -> Iterator[None]:
+        """Hold the exchange's lock across several public calls: what they read is one instant's state."""
+        with self._lock:
+            yield
+
     @_locked
     def advance(self) -> None:
         """Run the lazy lifecycle step now (every other public call does it too)."""

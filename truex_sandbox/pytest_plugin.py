@@ -63,6 +63,7 @@ _OPTIONS = frozenset(
         "market_maker",
         "seed",
         "strict",
+        "ws_coalesce",
     }
 )
 _SCOPES = ("function", "module")

@@ -57,6 +57,7 @@ class Sandbox:
     frozen at that Unix time (default: running real time). ``faults``: fault rules, a fault file, or decoded
     rules. ``rate_limits``: a profile name (``default``, ``strict``), a file, or None/"off" (no limits).
     ``settle_delay``: seconds a transfer takes to settle. ``market_maker``: the house quotes the seed's books.
+    ``ws_coalesce``: seconds between publications of no-auth WebSocket subscriptions (0: real time).
     """
 
     def __init__(
@@ -69,6 +70,7 @@ class Sandbox:
         settle_delay: float = 2.0,
         market_maker: bool = True,
         strict: bool = False,
+        ws_coalesce: float = 1.0,
     ) -> None:
         self.clock = SandboxClock(frozen_at=frozen_at)
         self.exchange = Exchange(
@@ -82,7 +84,11 @@ class Sandbox:
         classes = _classes(rate_limits)
         self.rate_limiter = RateLimiter(classes, self.clock.time) if classes else None
         self.app: Starlette = create_app(
-            self.exchange, clock=self.clock.time, strict=strict, gate=Gate(self.faults, self.rate_limiter)
+            self.exchange,
+            clock=self.clock.time,
+            strict=strict,
+            ws_coalesce=ws_coalesce,
+            gate=Gate(self.faults, self.rate_limiter),
         )
         if isinstance(faults, str | Path):
             self.stream_faults.extend(load_stream_faults(faults))
