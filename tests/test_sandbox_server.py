@@ -72,6 +72,7 @@ def test_banner_shows_each_secret_once() -> None:
         assert text.count(key.secret) == 1
         assert key.key_id in text
     assert "300000000000000001  (ALICE)" in text
+    assert "  web page:  http://127.0.0.1:8765/ " in text  # the page's address (issue 17)
 
 
 def _read_banner(process: subprocess.Popen[str], deadline: float) -> list[str]:

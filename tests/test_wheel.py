@@ -103,6 +103,19 @@ def test_with_the_extra_an_example_trades_against_the_installed_sandbox(user_ven
             "TRUEX_API_KEY": key.group(1),
             "TRUEX_API_SECRET": key.group(2),
         }
+        # The web page ships in the wheel (package data truex_sandbox/web/) and is served at /.
+        assert f"web page:  {url.group(1)}/" in text
+        served = _run(
+            [
+                str(user_venv / "python"),
+                "-c",
+                "import sys, urllib.request as u; base = sys.argv[1]; "
+                "print(u.urlopen(base + '/').read().decode()); print(len(u.urlopen(base + '/sandbox/ui/app.js').read()))",
+                url.group(1),
+            ],
+            env=_env(),
+        )
+        assert served.returncode == 0 and "Local sandbox" in served.stdout, served.stdout + served.stderr
         run = _run([str(user_venv / "python"), str(example), "DEPOSIT", "BTC", "0.5", "--wait", "5"], env=env)
         assert run.returncode == 0, run.stdout + run.stderr
         assert ": COMPLETED" in run.stdout
