@@ -461,3 +461,49 @@ def test_routes_come_from_the_spec() -> None:
     assert {path.removeprefix("/v1/cefi").removeprefix("/api/v1") for path in served} == set(
         load_spec()["paths"]
     )
+
+
+# ---------------------------------------------------------------------------------- the web page
+async def test_the_web_page_and_its_state_in_process() -> None:
+    """``GET /`` is the page (the browser tests are tests/test_web_page.py); ``/sandbox/ui/state`` reads the
+    engine's views, with what the wire leaves out (available balance, fees per order) computed exactly."""
+    app = create_app()
+    exchange = app.state.exchange
+    alice = creds_of(exchange, "ALICE")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8765") as client:
+        page = await client.get("/")
+        assert page.status_code == 200 and "Local sandbox — not production" in page.text
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        assert (await client.get("/sandbox/ui/app.js")).headers["content-type"].startswith("text/javascript")
+        assert (await client.get("/sandbox/ui/../app.py")).status_code == 404
+        exchange.create_order(
+            {alice.client_id},
+            {
+                "external_id": "web-1",
+                "info": {
+                    "client_id": alice.client_id,
+                    "instrument_id": BTC,
+                    "side": "BUY",
+                    "type": "LIMIT",
+                    "qty": "0.01",
+                    "price": "75002.5",  # takes the house's best ask
+                },
+            },
+        )
+        state = (await client.get("/sandbox/ui/state")).json()
+        assert state["invariants"] == {"ok": True, "problems": []}
+        mine = state["clients"][alice.client_id]
+        (filled,) = mine["orders"]
+        assert filled["status"] == "FILLED" and mine["fees"] == {
+            filled["id"]: "1.1250375"
+        }  # 750.025 x 0.0015
+        usd = next(row for row in mine["balances"] if row["asset_id"] == PYUSD)
+        assert usd["available"] == usd["balance"] == "999248.8499625"  # 1000000 - 750.025 - the fee
+        assert {q["side"] for q in state["house_quotes"]} == {"BUY", "SELL"}
+        foreign = await client.get("/sandbox/ui/state", headers={"host": "attacker.example"})
+        assert foreign.status_code == 403
+        refused = await client.post(
+            "/sandbox/ui/transfers", json={}, headers={"origin": "http://attacker.example"}
+        )
+        assert refused.status_code == 403

@@ -89,10 +89,11 @@ def _allowed_hosts(request: Request) -> set[str] | None:
         return None
     host, port = str(server[0]), int(server[1])
     named = f"[{host}]" if ":" in host else host
-    hosts = {f"{named}:{port}"}
+    names = {named}
     if _is_loopback(host):
-        hosts |= {f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}"}
-    return hosts
+        names |= {"localhost", "127.0.0.1", "[::1]"}
+    hosts = {f"{name}:{port}" for name in names}
+    return hosts | names if port == 80 else hosts  # a client leaves the default port out of Host
 
 
 def _refusal(request: Request, *, mutating: bool) -> Response | None:

@@ -186,7 +186,7 @@ function connect(delay = 1000) {
 async function poll() {
   try {
     page.state = await getJson("/state");
-    scheduleRender();
+    scheduleRender("state");
   } catch (error) {
     const node = $("#invariants");
     node.textContent = "Invariants: sandbox unreachable";
@@ -196,8 +196,11 @@ async function poll() {
 }
 
 // ------------------------------------------------------------------------------------------ rendering
+// At most one redraw per animation frame, of what changed: market data can come hundreds of times a second.
+const dirty = { market: false, state: false };
 let renderQueued = false;
-function scheduleRender() {
+function scheduleRender(what = "market") {
+  dirty[what] = true;
   if (renderQueued) return;
   renderQueued = true;
   requestAnimationFrame(() => {
@@ -207,9 +210,11 @@ function scheduleRender() {
 }
 
 function render() {
-  renderBook();
-  renderTrades();
-  if (page.state) {
+  const { market, state } = dirty;
+  dirty.market = dirty.state = false;
+  if (market || state) renderBook(); // the ladder marks the house's quotes, which come with the state
+  if (market) renderTrades();
+  if (state && page.state) {
     renderInvariants();
     renderBalances();
     renderClient();
@@ -460,12 +465,12 @@ function pickInstrument(symbol) {
   for (const button of document.querySelectorAll("#instrument-tabs button")) {
     button.setAttribute("aria-pressed", String(button.dataset.id === symbol));
   }
-  scheduleRender();
+  scheduleRender("market");
 }
 
 function pickClient(id) {
   page.client = id;
-  scheduleRender();
+  scheduleRender("state");
 }
 
 // ------------------------------------------------------------------------------------------ start
