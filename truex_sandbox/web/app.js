@@ -121,7 +121,13 @@ function onFrame(frame) {
     return;
   }
   window.truexPage.frames += 1;
+  // seqnum counts per channel; a jump means frames were merged behind a slow reader. DEPTH, EBBO and
+  // INSTRUMENT merges keep the latest state, but trades in between are gone: fetch them again.
+  const seq = Number(frame.seqnum);
+  const gap = seqnums[frame.channel] !== undefined && seq !== seqnums[frame.channel] + 1;
+  seqnums[frame.channel] = seq;
   const data = frame.data;
+  if (gap && frame.channel === "TRADE" && data) backfillTrades(data.symbol);
   if (frame.update === "SNAPSHOT_COMPLETE") {
     if (frame.channel === "TRADE") backfillTrades(frame.item);
     return;
@@ -165,7 +171,10 @@ function feed(text, ok) {
   node.className = `status ${ok ? "ok" : "bad"}`;
 }
 
+let seqnums = {};
+
 function connect(delay = 1000) {
+  seqnums = {}; // per connection
   const url = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/`;
   const socket = new WebSocket(url);
   socket.addEventListener("open", () => {
