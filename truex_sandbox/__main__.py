@@ -5,7 +5,7 @@
                   [--ws-coalesce SECONDS] [--faults FILE] [--rate-limits PROFILE|FILE]
                   [--record FILE]
 
-On start it prints the base URL (the real port when ``--port 0``) and each seeded API key with its secret and
+On start it prints the base URL (the real port when ``--port 0``), the web page's address (``/``) and each seeded API key with its secret and
 clients; then it serves until interrupted (Ctrl-C / SIGTERM).
 """
 

@@ -112,7 +112,7 @@ def banner(base_url: str, exchange: Exchange, legacy: str = "accept", jwt_key_fi
         f"  API base:  {base_url}{CURRENT_BASE}   (give this, or just {base_url}, as the client's base URL)",
         f"  legacy:    {base_url}{LEGACY_BASE}    ({legacy_state})",
         f"  spec:      {base_url}{SPEC_ROUTE}",
-        f"  web page:  {base_url}/   (the book, the clients and controls, in a browser; local only)",
+        f"  web page:  {base_url}/   (the book, the clients and their controls, in a browser)",
         "",
         "API keys (the only time the secrets are shown):",
     ]
