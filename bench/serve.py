@@ -1,9 +1,10 @@
 """The servers ``make bench`` measures against, each in a process of its own (so that the client measured and
 the server never share a GIL): prints ``PORT <n>`` once it accepts connections, serves until killed.
 
-    python bench/serve.py sandbox [--tls CERT KEY]   # the sandbox app (default seed), uvicorn
+    python bench/serve.py sandbox [--tls CERT KEY] [--ws-coalesce S]   # the sandbox app (default seed), uvicorn
     python bench/serve.py floor BODY_FILE            # bare Starlette: POST /v1/cefi/orders -> BODY_FILE's bytes
     python bench/serve.py canned BODY_FILE           # raw asyncio: any request -> 200 with BODY_FILE's bytes
+    python bench/serve.py ws-replay N                # WebSocket: N DEPTH updates per connection (ws_replay.py)
 
 uvicorn keeps idle connections 75 s here (``timeout_keep_alive``), as a load balancer in front of an exchange
 typically does (nginx 75 s, AWS ALB 60 s), instead of uvicorn's own 5 s, so that the idle-connection figure
@@ -51,10 +52,10 @@ def _uvicorn(app: Any, tls: tuple[str, str] | None = None) -> None:
     asyncio.run(run())
 
 
-def _sandbox(tls: tuple[str, str] | None) -> None:
+def _sandbox(tls: tuple[str, str] | None, ws_coalesce: float | None = None) -> None:
     from truex_sandbox.app import create_app
 
-    _uvicorn(create_app(), tls)
+    _uvicorn(create_app() if ws_coalesce is None else create_app(ws_coalesce=ws_coalesce), tls)
 
 
 def _floor(body: bytes) -> None:
@@ -114,13 +115,19 @@ def _canned(body: bytes) -> None:
 def main(argv: list[str]) -> None:
     mode = argv[0]
     if mode == "sandbox":
-        _sandbox((argv[2], argv[3]) if len(argv) > 1 and argv[1] == "--tls" else None)
+        tls = (argv[argv.index("--tls") + 1], argv[argv.index("--tls") + 2]) if "--tls" in argv else None
+        coalesce = float(argv[argv.index("--ws-coalesce") + 1]) if "--ws-coalesce" in argv else None
+        _sandbox(tls, coalesce)
     elif mode == "floor":
         with open(argv[1], "rb") as f:
             _floor(f.read())
     elif mode == "canned":
         with open(argv[1], "rb") as f:
             _canned(f.read())
+    elif mode == "ws-replay":
+        import ws_replay  # bench/ is the script's directory, so on sys.path
+
+        ws_replay.main(int(argv[1]))
     else:
         raise SystemExit(f"unknown mode {mode!r}")
 

@@ -23,11 +23,12 @@ __all__ = ["EventQueue"]
 
 
 class _Slot:
-    __slots__ = ("key", "value")
+    __slots__ = ("key", "replaced", "value")
 
     def __init__(self, key: Hashable, value: Any) -> None:
         self.key = key
         self.value = value
+        self.replaced = 0  # conflated counts of the messages ``value`` replaced (each plus one)
 
 
 class EventQueue:
@@ -50,7 +51,10 @@ class EventQueue:
         """Queue a market message, conflating it with an undelivered one of the same key."""
         slot = self._slots.get(key)
         if slot is not None:
-            slot.value = attrs.evolve(message, conflated=slot.value.conflated + 1 + message.conflated)
+            # The count goes on the message once, when it is taken (attrs.evolve per frame cost ~5 µs, and a
+            # consumer that is behind sees every frame conflated).
+            slot.replaced += 1 + slot.value.conflated
+            slot.value = message
             return
         slot = self._slots[key] = _Slot(key, message)
         self._items.append(slot)
@@ -61,6 +65,8 @@ class EventQueue:
         item = self._items.popleft()
         if isinstance(item, _Slot):
             del self._slots[item.key]
+            if item.replaced:
+                return attrs.evolve(item.value, conflated=item.value.conflated + item.replaced)
             return item.value
         self._ordered -= 1
         return item
