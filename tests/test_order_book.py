@@ -156,4 +156,4 @@ def test_book_equals_a_naive_dict_model(ops: list[tuple[str, list[Any], list[Any
         assert book.best_ask == (min(model["asks"]) if model["asks"] else None)
         assert book.top(3)[0] == snap.bids[:3] and book.top(3)[1] == snap.asks[:3]
         crossed = bool(model["bids"] and model["asks"] and max(model["bids"]) >= min(model["asks"]))
-        assert book.is_crossed() == crossed
+        assert book.is_crossed == crossed

@@ -175,7 +175,7 @@ async def test_crossed_book_is_stale_and_resyncs(
     )
     await until(lambda: any(g.reason == "crossed" for g in events.of(Gap)))
     await until(lambda: server.sent_types().count(("SUBSCRIBE", ("DEPTH",))) == 2)
-    await until(lambda: book.is_synced and not book.is_crossed())
+    await until(lambda: book.is_synced and not book.is_crossed)
 
 
 async def test_stall_reconnects_and_resubscribes(

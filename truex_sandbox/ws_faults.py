@@ -7,7 +7,8 @@ matches, ``times`` times (default 1). What a rule does:
 ==================  ========================================================================================
 ``skip``            the next data frame's ``seqnum`` jumps ``count`` numbers (default 1): a gap
 ``duplicate``       the next data frame is sent twice (same ``seqnum``)
-``reorder``         the next data frame is held back and sent after the one that follows it
+``reorder``         the next data frame is held back and sent after the one that follows it (alone after
+                    0.2 s when none follows)
 ``stall``           the connection goes silent for ``seconds`` (default 30) without closing: nothing is sent and,
                     served by ``truex-sandbox`` / ``serve_in_thread``, nothing is read either, so pings
                     go unanswered (a half-open link); then it carries on

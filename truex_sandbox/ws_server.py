@@ -71,6 +71,8 @@ TIMESTAMP_WINDOW: Final = 15
 VERSION: Final = "1.0.5"
 REQUEST_TYPES = frozenset({"SUBSCRIBE", "SUBSCRIBE_NO_AUTH", "UNSUBSCRIBE", "UNSUBSCRIBE_NO_AUTH"})
 _AUTH_FIELDS = ("organization_id", "key", "signature")
+#: Seconds a frame held back by a ``reorder`` fault waits for the next one before it goes out anyway.
+REORDER_HOLD = 0.2
 
 
 def ws_signature(secret: str, timestamp: str, key: str, path: str) -> str:
@@ -246,7 +248,7 @@ class _Connection:
         self.wake = asyncio.Event()
         server._next_conn += 1
         self.number = server._next_conn
-        self.held: dict[str, Any] | None = None  # a frame held back by a reorder fault
+        self.held: list[dict[str, Any]] | None = None  # frames held back by a reorder fault
 
     @property
     def status(self) -> str:
@@ -291,7 +293,13 @@ class _Connection:
             while True:
                 while not self.queue and self.closing is None:
                     self.wake.clear()
-                    await self.wake.wait()
+                    if self.held is None:
+                        await self.wake.wait()
+                    elif not await self._woken_within(REORDER_HOLD):
+                        # a reordered frame goes after the next one, or late on a quiet stream: never lost
+                        held, self.held = self.held, None
+                        for frame in held:
+                            await self._send_frame(frame)
                 if self.closing is not None and (not self.closing[2] or not self.queue):
                     code, reason, _ = self.closing
                     await self.ws.close(code, reason)
@@ -301,9 +309,19 @@ class _Connection:
                 if frames is None:
                     return
                 for frame in frames:
-                    await self.ws.send_text(json.dumps(frame))
-                    if self.server.recording is not None:
-                        self.server.recording.record(self.number, frame)
+                    await self._send_frame(frame)
+
+    async def _send_frame(self, frame: dict[str, Any]) -> None:
+        await self.ws.send_text(json.dumps(frame))
+        if self.server.recording is not None:
+            self.server.recording.record(self.number, frame)
+
+    async def _woken_within(self, seconds: float) -> bool:
+        try:
+            await asyncio.wait_for(self.wake.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
 
     async def _faulted(self, entry: _Entry, frame: dict[str, Any]) -> list[dict[str, Any]] | None:
         """The frames to send for ``frame`` under the stream fault plan; None: stop sending."""
@@ -357,10 +375,10 @@ class _Connection:
         if rule is not None:
             frames.append(frame)
         if self.held is not None:
-            frames.append(self.held)
+            frames.extend(self.held)
             self.held = None
         elif faults.take(("reorder",), channel) is not None:
-            self.held = frame
+            self.held = frames  # a duplicate too: both copies go late
             return []
         return frames
 

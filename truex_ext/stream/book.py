@@ -154,7 +154,7 @@ class OrderBook:
                 set_ask(lv.price, lv.qty)
         self.seqnum = seqnum
         self.updated_at = time.time()
-        if self.is_crossed():
+        if self.is_crossed:
             self.mark_stale("crossed")
 
     def mark_synced(self) -> None:
@@ -203,7 +203,9 @@ class OrderBook:
         """(best bid price, best ask price)."""
         return self.best_bid, self.best_ask
 
+    @property
     def is_crossed(self) -> bool:
+        """True when the best bid is at or above the best ask (a book that missed an update)."""
         bid, ask = self.best_bid, self.best_ask
         return bid is not None and ask is not None and bid >= ask
 
