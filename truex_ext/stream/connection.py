@@ -382,6 +382,10 @@ class AsyncStream:
             await asyncio.gather(reader, pinger, return_exceptions=True)
 
     async def _setup(self, first: bool) -> None:
+        if not first and self._reconciler is not None and self._subs.get(Channel.DROPCOPY):
+            # Order reports of the new session wait for the reconciliation (released after its marker): the
+            # snapshot can arrive before it starts, and what changed while away is reported first.
+            self._reconciling = True
         for channel in sorted(self._subs, key=lambda c: c != Channel.DROPCOPY):  # orders first
             names = tuple(sorted(self._subs[channel]))
             if names:
@@ -527,6 +531,8 @@ class AsyncStream:
         try:
             names = resync.items or tuple(sorted(self._subs.get(channel, ())))
             self._feed.resyncing(channel)
+            if channel == Channel.DROPCOPY and self._reconciler is not None:
+                self._reconciling = True  # as after a reconnect (see _setup)
             await self._request(False, channel, names)
             await self._request(True, channel, tuple(sorted(self._subs.get(channel, ()))))
             if channel == Channel.DROPCOPY:
