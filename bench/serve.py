@@ -22,7 +22,7 @@ import uvicorn
 
 # The sandbox's own listening socket (``IPPROTO_TCP``, so that asyncio sets ``TCP_NODELAY``: with a proto-0
 # socket uvicorn's two writes per answer met Nagle and the client's delayed ACK, 40 ms per kept-alive call).
-from truex_sandbox.server import bind_socket
+from truex_sandbox.server import WS_OPTIONS, bind_socket
 
 KEEP_ALIVE_S = 75
 
@@ -36,6 +36,7 @@ def _uvicorn(app: Any, tls: tuple[str, str] | None = None) -> None:
         access_log=False,
         lifespan="on",
         timeout_keep_alive=KEEP_ALIVE_S,
+        **WS_OPTIONS,  # as truex-sandbox serves
         **tls_args,
     )
     server = uvicorn.Server(config)

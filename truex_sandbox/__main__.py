@@ -30,7 +30,7 @@ from .faults import FaultError, FaultPlan, Gate, load_faults, load_stream_faults
 from .jwt_keys import write_key_file
 from .ratelimit import RateLimiter, RateLimitError, rate_classes
 from .seed import Seed, default_seed, load_seed, seed_to_dict
-from .server import bind_socket, print_banner
+from .server import WS_OPTIONS, bind_socket, print_banner
 
 __all__ = ["build_parser", "main"]
 
@@ -203,7 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             except OSError as exc:
                 print(f"truex-sandbox: --record {args.record}: {exc}", file=sys.stderr)
                 return 2
-        config = uvicorn.Config(app, log_level=args.log_level, lifespan="on", http=TrackedHTTPProtocol)
+        config = uvicorn.Config(
+            app, log_level=args.log_level, lifespan="on", http=TrackedHTTPProtocol, **WS_OPTIONS
+        )
         if threading.current_thread() is threading.main_thread():
             # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the handler that
             # was there before it. With the default one the process would die there, skipping the store's

@@ -23,7 +23,12 @@ from .connections import TrackedHTTPProtocol
 from .engine import Exchange
 from .versions import CURRENT_BASE, LEGACY_BASE
 
-__all__ = ["RunningServer", "banner", "bind_socket", "print_banner", "serve_in_thread"]
+__all__ = ["WS_OPTIONS", "RunningServer", "banner", "bind_socket", "print_banner", "serve_in_thread"]
+
+#: uvicorn's WebSocket options for the sandbox. No per-message-deflate: on loopback compressing every frame
+#: once per subscriber is pure cost (a sixth of the fan-out's CPU in a profile, `make bench` row 10), and
+#: clients that offer it (websockets does by default) simply go uncompressed.
+WS_OPTIONS: dict[str, Any] = {"ws_per_message_deflate": False}
 
 _START_TIMEOUT = 10.0
 
@@ -80,7 +85,7 @@ def serve_in_thread(
     bound_port = int(sock.getsockname()[1])
     # The tracked protocol lets an injected fault drop a connection (truex_sandbox/connections.py).
     config = uvicorn.Config(
-        app, log_level=log_level, access_log=False, lifespan="on", http=TrackedHTTPProtocol
+        app, log_level=log_level, access_log=False, lifespan="on", http=TrackedHTTPProtocol, **WS_OPTIONS
     )
     server = uvicorn.Server(config)
     # uvicorn only installs signal handlers on the main thread, so running it here leaves the host's alone.
