@@ -124,6 +124,8 @@ class AsyncStream:
         self._run_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._resyncing: set[str] = set()
+        # A gap after the new baseline while that channel's resync was still in flight.
+        self._resync_again: dict[str, Resync] = {}
         self._request_lock: asyncio.Lock | None = None
         self._pending: asyncio.Future[Confirmation] | None = None
         self._changed: asyncio.Event | None = None
@@ -519,7 +521,12 @@ class AsyncStream:
             self._start_resync(resync)
 
     def _start_resync(self, resync: Resync) -> None:
-        if resync.channel in self._resyncing or not self._subs.get(resync.channel):
+        if not self._subs.get(resync.channel):
+            return
+        if resync.channel in self._resyncing:
+            # The feed ignores the old subscription's frames, so this gap is past the new snapshot: once the
+            # resync in flight ends, another one (dropping it would leave the book stale for good).
+            self._resync_again[resync.channel] = resync
             return
         self._resyncing.add(resync.channel)
         task = asyncio.ensure_future(self._resync(resync))
@@ -543,6 +550,9 @@ class AsyncStream:
             pass  # already failed the stream
         finally:
             self._resyncing.discard(channel)
+            again = self._resync_again.pop(channel, None)
+            if again is not None and not self._closed:
+                self._start_resync(again)
 
     async def _reconcile(self, reason: str) -> None:
         fn = self._reconciler
