@@ -16,17 +16,11 @@ from playwright.sync_api import expect, sync_playwright
 
 from truex_sandbox.testing import Sandbox
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/ is not a package
+from chromium import launch
+
 OUT = Path(__file__).resolve().parent.parent / "docs" / "img" / "sandbox-page.png"
 BTC_PYUSD = "200000000000000001"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _order(sandbox: Sandbox, client: str, side: str, qty: str, price: str, n: int) -> dict[str, Any]:
@@ -57,7 +51,7 @@ def main(out: Path = OUT) -> None:
         sandbox.fund("ALICE", "USD", "2500")
         assert sandbox.base_url is not None
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=FLAGS)
+            browser = launch(pw)
             try:
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
                 page.goto(sandbox.base_url + "/")

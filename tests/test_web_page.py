@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +22,9 @@ import pytest
 
 from truex_ext.types import NewOrderInfo, OrderType, Side
 
-CHROMIUM = Path("/usr/bin/chromium")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))  # scripts/ is not a package
+from chromium import CHROMIUM, launch
+
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (make browser)"),
     pytest.mark.truex_sandbox(ws_coalesce=0),
@@ -29,16 +32,6 @@ pytestmark = [
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 REPORTS = Path(__file__).resolve().parent.parent / "reports"
-# Without the background-networking flags Chromium's own connections are refused by a closed network.
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 BTC_PYUSD = "200000000000000001"
 WAIT_MS = 2000  # "within 2 s" of the issue
 
@@ -47,7 +40,7 @@ WAIT_MS = 2000  # "within 2 s" of the issue
 def browser() -> Iterator[Any]:
     # launch() gives every run a fresh temporary profile (user-data-dir) and removes it on close.
     with playwright_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+        chromium = launch(pw)
         try:
             yield chromium
         finally:
